@@ -1,0 +1,1 @@
+"""Trace analysis: OTDR events and losses, OSA channels and OSNR, transponder margins."""

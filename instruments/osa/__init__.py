@@ -1,0 +1,1 @@
+"""Optical spectrum analyser drivers, one module per instrument model."""

@@ -1,0 +1,89 @@
+"""Yokogawa AQ6370-class optical spectrum analyser over its LAN socket (port 10001).
+
+Follows the AQ6370 series remote control manual: the LAN login handshake (``open "user"``,
+answered ``AUTHENTICATE CRAM-MD5.``, then the password, answered ``ready``), single sweep
+``:INITiate:SMODe SINGle`` + ``:INITiate``, completion polled with ``:STATus:OPERation:EVENt?``
+(bit 0 = sweep done), resolution ``:SENSe:BANDwidth:RESolution``, and traces as REAL,64
+binary blocks from ``:TRACe:X? TRA`` (wavelength in m) and ``:TRACe:Y? TRA`` (dBm).
+A 1xN switch in front of the input is addressed with ``:ROUTe:CLOSe``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from instruments.errors import InstrumentError
+from instruments.protocols import Osa, OsaSettings, Spectrum
+from instruments.scpi_driver import ScpiDriver
+from instruments.scpi_table import Command, CommandTable, Nanometres
+
+MODEL = "yokogawa-aq6370"
+
+COMMANDS = CommandTable(
+    Command("identify", "*IDN?", doc="identity: maker,model,serial,firmware"),
+    Command("clear", "*CLS", doc="clear status and error queue"),
+    Command("error_query", ":SYSTem:ERRor?", doc="oldest error: code,\"message\"; 0 when empty"),
+    Command("route", ":ROUTe:CLOSe", (int,), doc="close switch port n (1-based)"),
+    Command("sweep_mode", ":INITiate:SMODe", (str,), doc="SINGle | REPeat | AUTO"),
+    Command("start_wl", ":SENSe:WAVelength:STARt", (Nanometres,), doc="sweep start (nm)"),
+    Command("stop_wl", ":SENSe:WAVelength:STOP", (Nanometres,), doc="sweep stop (nm)"),
+    Command("rbw", ":SENSe:BANDwidth:RESolution", (Nanometres,), doc="resolution bandwidth (nm)"),
+    Command("points", ":SENSe:SWEep:POINts", (int,), doc="sampling points"),
+    Command("format", ":FORMat:DATA", (str, int), doc="REAL,64 = float64 little-endian blocks"),
+    Command("start", ":INITiate", doc="start a sweep"),
+    Command("abort", ":ABORt", doc="stop the sweep"),
+    Command("event", ":STATus:OPERation:EVENt?", doc="operation event register; bit 0 sweep done"),
+    Command("trace_x", ":TRACe:X?", (str,), doc="wavelength axis (m) of trace TRA..TRG"),
+    Command("trace_y", ":TRACe:Y?", (str,), doc="level axis (dBm) of trace TRA..TRG"),
+)
+
+LOGIN_PROMPT = "AUTHENTICATE CRAM-MD5."
+LOGIN_READY = "ready"
+
+
+class YokogawaAq6370(ScpiDriver, Osa):
+    """Driver for an AQ6370-class OSA. Units as in :class:`OsaSettings`."""
+
+    COMMANDS = COMMANDS
+
+    def __init__(self, session, name: str = "", user: str = "anonymous", password: str = "") -> None:
+        super().__init__(session, name)
+        self._login(user, password)
+        self.send("format", "REAL", 64)
+        self.check_errors("FORMat:DATA REAL,64")
+
+    def _login(self, user: str, password: str) -> None:
+        reply = self.session.query(f'open "{user}"')
+        if reply != LOGIN_PROMPT:
+            raise InstrumentError(f"{self.name}: unexpected login prompt {reply!r}")
+        reply = self.session.query(password or "anonymous")
+        if reply != LOGIN_READY:
+            raise InstrumentError(f"{self.name}: login refused: {reply!r}")
+
+    def select_port(self, port: int) -> None:
+        self.send("route", port)
+        self.check_errors(f"ROUTe:CLOSe {port}")
+        self._port = port
+
+    def sweep(self, settings: OsaSettings) -> Spectrum:
+        self.send("sweep_mode", "SINGle")
+        self.send("start_wl", Nanometres(settings.start_nm))
+        self.send("stop_wl", Nanometres(settings.stop_nm))
+        self.send("rbw", Nanometres(settings.rbw_nm))
+        self.send("points", settings.points)
+        self.check_errors("configuring the sweep")
+        self.ask("event")  # reading the event register clears it
+        self.send("start")
+        try:
+            self.wait_for(lambda: int(self.ask("event")) & 1 == 1, deadline_s=120.0,
+                          what="OSA sweep")
+        except BaseException:
+            self.send("abort")
+            raise
+        x = self.session.query_array(self.COMMANDS["trace_x"].render("TRA"), "<f8")
+        y = self.session.query_array(self.COMMANDS["trace_y"].render("TRA"), "<f8")
+        self.check_errors("fetching the trace")
+        if len(x) != len(y):
+            raise InstrumentError(f"{self.name}: X has {len(x)} points, Y has {len(y)}")
+        return Spectrum(settings=settings, wavelength_nm=x * 1e9, power_dbm=y.copy(),
+                        port=getattr(self, "_port", 0), idn=self.identify())

@@ -1,0 +1,1 @@
+"""OTDR drivers, one module per instrument model."""

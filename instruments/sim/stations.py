@@ -1,0 +1,63 @@
+"""Start the simulated instruments of both landing stations and report where they listen.
+
+Wiring (the same in the simulated station file): OTDR switch port 2·(n-1)+k ↔ fibre FPn-Fk;
+OSA switch port n ↔ the fibre of pair n that the station receives; transponder channel
+``OCH-1-n-1`` ↔ the card receiving on pair n. FPn-F1 carries first → second station traffic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from instruments.sim.osa_aq6370 import SimAq6370
+from instruments.sim.otdr_mt9083 import SimMt9083
+from instruments.sim.scpi_server import ScpiServer
+from instruments.sim.span import Span
+from instruments.sim.tl1_agent import PtyConsole, TcpConsole, Tl1Agent
+
+
+def received_fibre(span: Span, station: str, pair: int) -> str:
+    """The fibre of pair ``pair`` whose traffic arrives at ``station``."""
+    return f"FP{pair}-F1" if station == span.stations[1] else f"FP{pair}-F2"
+
+
+def otdr_ports(span: Span) -> dict[int, str]:
+    pairs = len(span.fibres) // 2
+    return {2 * (n - 1) + k: f"FP{n}-F{k}" for n in range(1, pairs + 1) for k in (1, 2)}
+
+
+@dataclass
+class SimulatedStations:
+    """Running simulators; :attr:`resources` maps ``STATION/role`` to a VISA string or serial URL."""
+
+    span: Span
+    resources: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, str] = field(default_factory=dict)
+    _servers: list = field(default_factory=list)
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        self._servers.clear()
+
+
+def start_stations(span: Span, host: str = "127.0.0.1") -> SimulatedStations:
+    """Serve an OTDR, an OSA and a transponder console for each station of ``span``."""
+    sim = SimulatedStations(span)
+    pairs = len(span.fibres) // 2
+    for index, station in enumerate(span.stations):
+        otdr = ScpiServer(SimMt9083(span, station, otdr_ports(span), serial=f"62000{index:05d}"),
+                          host).start()
+        osa_ports = {n: received_fibre(span, station, n) for n in range(1, pairs + 1)}
+        osa = ScpiServer(SimAq6370(span, station, osa_ports, serial=f"91M{index:06d}"), host).start()
+        channels = {f"OCH-1-{n}-1": received_fibre(span, station, n) for n in range(1, pairs + 1)}
+        agent = Tl1Agent(span, station, f"{station}-TP1", channels)
+        pty = PtyConsole(agent).start()
+        tcp = TcpConsole(agent, host).start()
+        sim._servers += [otdr, osa, tcp]
+        sim.resources[f"{station}/otdr"] = f"TCPIP::{host}::{otdr.port}::SOCKET"
+        sim.resources[f"{station}/osa"] = f"TCPIP::{host}::{osa.port}::SOCKET"
+        sim.resources[f"{station}/transponder"] = pty.path
+        sim.extra[f"{station}/transponder-tcp"] = tcp.url
+    return sim

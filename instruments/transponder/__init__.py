@@ -1,0 +1,1 @@
+"""Transponder drivers (TL1 consoles), one module per dialect."""
