@@ -110,14 +110,28 @@ def validate_resource(model: str, resource: str, where: str) -> None:
         return
     transport = MODELS[model].transport
     if transport == "visa":
-        try:
-            rname.parse_resource_name(resource)
-        except (rname.InvalidResourceName, ValueError):
+        if not _visa_resource_ok(resource):
             raise ConfigError(f"{where}.resource: {resource!r} is not a VISA resource string "
-                              "(e.g. TCPIP::10.0.0.5::5025::SOCKET)") from None
+                              "(e.g. TCPIP::10.0.0.5::5025::SOCKET)")
     elif not _SERIAL_URL.match(resource):
         raise ConfigError(f"{where}.resource: {resource!r} is not a serial port or URL "
                           "(e.g. /dev/ttyUSB0 or socket://10.0.0.6:4001)")
+
+
+def _visa_resource_ok(resource: str) -> bool:
+    """pyvisa's parser is lenient; also check the parts an instrument address needs."""
+    try:
+        parsed = rname.parse_resource_name(resource)
+    except (rname.InvalidResourceName, ValueError):
+        return False
+    if isinstance(parsed, rname.TCPIPSocket):
+        return parsed.port.isdigit() and 1 <= int(parsed.port) <= 65535 and bool(parsed.host_address)
+    if isinstance(parsed, rname.TCPIPInstr):
+        return bool(parsed.host_address) and re.fullmatch(
+            r"(inst|hislip|gpib)\d+(,\d+)?", parsed.lan_device_name) is not None
+    if isinstance(parsed, rname.GPIBInstr):
+        return parsed.primary_address.isdigit()
+    return True
 
 
 def load_station_file(path: Path) -> StationFile:

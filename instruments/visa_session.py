@@ -30,10 +30,13 @@ class ScpiSession:
     timeout_s: per-read timeout (s); chunk_size: read chunk (bytes) for large transfers.
     """
 
-    def __init__(self, resource: str, timeout_s: float = 10.0, chunk_size: int = 1 << 20) -> None:
+    def __init__(self, resource: str, timeout_s: float = 10.0, chunk_size: int = 1 << 20,
+                 opened: object | None = None) -> None:
+        """Open ``resource`` with pyvisa-py, or wrap ``opened``, an already open resource
+        (or a byte-level test double with the same methods)."""
         self.resource_name = resource
         try:
-            self._inst = resource_manager().open_resource(resource)
+            self._inst = opened or resource_manager().open_resource(resource)
         except (pyvisa.Error, OSError, ValueError) as exc:
             raise InstrumentError(f"cannot open {resource}: {exc}") from None
         self._inst.read_termination = "\n"

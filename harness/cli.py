@@ -1,0 +1,136 @@
+"""``harness``: the command line of caspian-harness.
+
+Every expected failure (a wrong file, an unreachable instrument, a changed run folder) ends in
+one line on stderr and exit code 2; a run whose checks fail exits 1; a passing run exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from harness import __version__
+from harness.errors import HarnessError
+from harness.runner import (DEFAULT_LIMITS, DEFAULT_PLAN, DEFAULT_RESULTS, DEFAULT_STATION,
+                            finish_run, replay_run, run_plan)
+from instruments.errors import InstrumentError
+from instruments.sim.span import DEFAULT_SPAN, SpanFileError
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    _, code = run_plan(Path(args.station), Path(args.limits), Path(args.results), Path(args.plan),
+                       run_id=args.run_id, operator=args.operator or "")
+    return code
+
+
+def _cmd_sim(args: argparse.Namespace) -> int:
+    from instruments.sim.__main__ import parse_fault, serve
+
+    faults = [parse_fault(f) for f in args.fault]
+    return serve(args.span, faults, args.host, args.json, args.time_scale)
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    new_dir, code, diffs = replay_run(Path(args.run_dir), args.limits, args.results, args.plan,
+                                      trust=args.trust)
+    if diffs:
+        print(f"{len(diffs)} verdict(s) differ from the original run:")
+        for d in diffs:
+            print(f"  {d}")
+    else:
+        print(f"Every verdict equals the original run's. Replay stored in {new_dir}")
+    return code
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "run.h5").exists():
+        raise HarnessError(f"{run_dir}: not a run folder (no run.h5)")
+    finish_run(run_dir)
+    print(f"Report written: {run_dir / 'report.pdf'}")
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from harness.manifest import verify_manifest
+
+    problems = verify_manifest(Path(args.run_dir))
+    for p in problems:
+        print(f"{args.run_dir}: {p}", file=sys.stderr)
+    if not problems:
+        print(f"{args.run_dir}: every file matches its manifest hash")
+    return 1 if problems else 0
+
+
+def _cmd_sor_dump(args: argparse.Namespace) -> int:
+    from harness.sor.dump import sor_summary
+    from harness.sor.reader import read_sor
+
+    print(json.dumps(sor_summary(read_sor(Path(args.file))), indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="harness", description="Acceptance tests of the Trans-Caspian submarine fibre span.")
+    parser.add_argument("--version", action="version", version=f"caspian-harness {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run the acceptance plan against a station file")
+    p.add_argument("--station", default=str(DEFAULT_STATION), help="station file (default: simulated)")
+    p.add_argument("--limits", default=str(DEFAULT_LIMITS), help="limits file")
+    p.add_argument("--results", default=str(DEFAULT_RESULTS), help="where run folders go")
+    p.add_argument("--plan", default=str(DEFAULT_PLAN), help="test plan folder or file")
+    p.add_argument("--run-id", help="name of the run folder (default: UTC time)")
+    p.add_argument("--operator", help="engineer running the plan")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("sim", help="serve both simulated landing stations in the foreground")
+    p.add_argument("--span", default=str(DEFAULT_SPAN), help="span file (YAML)")
+    p.add_argument("--fault", action="append", default=[],
+                   help="inject a fault, e.g. type=break,fibre=FP2-F1,distance_km=212")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--json", action="store_true", help="print the addresses as one JSON line")
+    p.add_argument("--time-scale", type=float, help="wall seconds per instrument second")
+    p.set_defaults(func=_cmd_sim)
+
+    p = sub.add_parser("replay", help="re-judge a stored run with no instrument attached")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--limits", help="judge against another limits file")
+    p.add_argument("--results", help="where the replay's run folder goes (default: beside RUN_DIR)")
+    p.add_argument("--plan", help="test plan (default: the one the run used)")
+    p.add_argument("--trust", action="store_true", help="replay even if the files changed")
+    p.set_defaults(func=_cmd_replay)
+
+    p = sub.add_parser("report", help="rebuild report.pdf (and the manifest) of a run folder")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("verify", help="check every file of a run folder against its manifest")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.set_defaults(func=_cmd_verify)
+
+    p = sub.add_parser("sor", help="Telcordia SR-4731 (.sor) files")
+    sor = p.add_subparsers(dest="sor_command", required=True, metavar="SUBCOMMAND")
+    d = sor.add_parser("dump", help="print a .sor file's fields and events as JSON")
+    d.add_argument("file", metavar="FILE.sor")
+    d.set_defaults(func=_cmd_sor_dump)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (HarnessError, InstrumentError, SpanFileError) as exc:
+        print(f"harness: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("harness: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,324 @@
+"""The harness's pytest plugin (registered under ``pytest11``): run a test plan against a station.
+
+Inert unless ``--station`` is given. Then it loads the station and limits files, starts the
+simulator if the station file asks for one, creates the run record, and gives tests:
+- ``station``: the validated :class:`~harness.config.StationFile`;
+- ``limits``: the :class:`~harness.config.LimitsFile`;
+- ``instruments``: the station's instruments as protocol objects (recorded, or replayed);
+- ``check``: the current check's recorder (measurements with limits, events, context).
+Each check's verdict is written to the record as the test ends: an instrument or analysis
+error makes it ``error``, a value out of limits ``fail``, a value in a marginal band
+``marginal``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness import __version__
+from harness.config import LimitsFile, StationFile, load_limits_file, load_station_file
+from harness.errors import HarnessError
+from harness.recording import (RecordingOsa, RecordingOtdr, RecordingTransponder, ReplayOsa,
+                               ReplayOtdr, ReplaySource, ReplayTransponder)
+from harness.simproc import SimulatorProcess
+from harness.store import RunStore, check_key
+from harness.verdict import Measurement, judge, worst
+from instruments.errors import InstrumentError
+from instruments.registry import MODELS
+
+MARKERS = (
+    "requirement(id): the acceptance requirement a check verifies (e.g. ACC-2)",
+    "stations(*names): the stations whose instruments a check needs",
+    "laser: the check fires an OTDR into the fibre (needs the interlock)",
+    "soak: a long-running stability check",
+)
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "caspian-harness acceptance run")
+    group.addoption("--station", help="station file (YAML); enables the harness")
+    group.addoption("--limits", help="limits file (YAML); default: limits.yaml of the plan")
+    group.addoption("--run-dir", help="folder of this run's record (created)")
+    group.addoption("--replay", help="replay the acquisitions of this stored run folder")
+    group.addoption("--operator", default=os.environ.get("USER", ""), help="who runs the plan")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+    if config.getoption("--station", default=None):
+        try:
+            session = HarnessSession(config)
+        except (HarnessError, InstrumentError) as exc:
+            raise pytest.UsageError(str(exc)) from None
+        config.stash[SESSION] = session
+        config.pluginmanager.register(session, "harness-session")
+
+
+SESSION = pytest.StashKey["HarnessSession"]()
+
+
+class CheckRecorder:
+    """What a test uses to record its results; one per check (test item)."""
+
+    def __init__(self, nodeid: str, limits: LimitsFile) -> None:
+        self.nodeid = nodeid
+        self.limits = limits
+        self.measurements: list[Measurement] = []
+        self.traces: dict[str, str] = {}
+        self.events: dict[str, list[dict]] = {}
+        self.context: dict[str, Any] = {"station": "", "fibre": "", "wavelength_nm": math.nan}
+        self.messages: list[str] = []
+
+    def where(self, **context: Any) -> None:
+        """Say what this check is about: ``station``, ``fibre``, ``wavelength_nm``."""
+        self.context.update(context)
+
+    def measure(self, name: str, value: float, limit: str, detail: str = "") -> Measurement:
+        """Judge ``value`` against limit ``limit`` of the limits file and record it.
+
+        ``detail`` (e.g. "at 212.3 km from AKTAU") goes into the message when it fails.
+        """
+        spec = self.limits[limit]
+        m = Measurement(name, float(value), spec, judge(float(value), spec), detail)
+        self.measurements.append(m)
+        if m.verdict in ("fail", "marginal"):
+            label = " ".join(str(self.context[k]) for k in ("fibre",) if self.context.get(k))
+            self.messages.append(f"{label + ': ' if label else ''}{m.describe()}"
+                                 f"{' ' + detail if detail else ''}")
+        return m
+
+    def record_events(self, name: str, events: list[dict]) -> None:
+        """Attach an event table (dicts with distance_m, loss_db, reflectance_db, type)."""
+        self.events[name] = events
+
+    def link(self, name: str, path: str) -> None:
+        self.traces[name] = path
+
+    @property
+    def verdict(self) -> str:
+        return worst(*(m.verdict for m in self.measurements))
+
+
+class InstrumentPool:
+    """Opens each station's instruments on first use and closes them at the end of the run."""
+
+    def __init__(self, session: "HarnessSession") -> None:
+        self.session = session
+        self._open: dict[tuple[str, str], Any] = {}
+
+    def get(self, station: str, role: str) -> Any:
+        key = (station, role)
+        if key not in self._open:
+            self._open[key] = self.session.open_instrument(station, role)
+        return self._open[key]
+
+    def otdr(self, station: str) -> Any:
+        return self.get(station, "otdr")
+
+    def osa(self, station: str) -> Any:
+        return self.get(station, "osa")
+
+    def transponder(self, station: str) -> Any:
+        return self.get(station, "transponder")
+
+    def close(self) -> None:
+        for inst in self._open.values():
+            try:
+                inst.close()
+            except (InstrumentError, OSError):
+                pass
+        self._open.clear()
+
+
+class HarnessSession:
+    """Per-run state of the plugin."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.station_file: StationFile = load_station_file(Path(config.getoption("--station")))
+        limits = config.getoption("--limits") or str(Path(str(config.rootpath)) / "test_plans" / "limits.yaml")
+        self.limits: LimitsFile = load_limits_file(Path(limits))
+        run_dir = config.getoption("--run-dir") or str(Path("results") / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+        self.run_dir = Path(run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.store = RunStore(self.run_dir / "run.h5")
+        self.replay_dir = config.getoption("--replay")
+        self.sim: SimulatorProcess | None = None
+        self.current: CheckRecorder | None = None
+        self.started = time.monotonic()
+        attrs = {
+            "run_id": self.run_dir.name, "campaign": self.station_file.campaign,
+            "cable": self.station_file.cable, "span_length_km": self.station_file.route_length_km,
+            "route": " – ".join(self.station_file.stations),
+            "stations": json.dumps(self.station_file.stations),
+            "operator": config.getoption("--operator") or "",
+            "station_file": str(self.station_file.path), "station_file_sha256": self.station_file.sha256,
+            "limits_file": str(self.limits.path), "limits_file_sha256": self.limits.sha256,
+            "software_version": __version__, "started_utc": utc_now(), "finished_utc": "",
+            "overall_verdict": "error", "plan": ",".join(str(a) for a in config.args),
+        }
+        if self.replay_dir:
+            self.source = ReplaySource(RunStore(Path(self.replay_dir) / "run.h5"))
+            attrs["replay_of"] = self.source_run_id()
+        self.store.create(attrs)
+        if self.station_file.simulator and not self.replay_dir:
+            sim = self.station_file.simulator
+            self.sim = SimulatorProcess(sim["span"], sim.get("faults") or [])
+            self.station_file.resolve_sim(self.sim.resources)
+        self.pool = InstrumentPool(self)
+        self.verdicts: dict[str, str] = {}
+
+    def source_run_id(self) -> str:
+        return RunStore(Path(self.replay_dir) / "run.h5").read_attrs().get("run_id", "")
+
+    # --- instruments -----------------------------------------------------------------------
+    def describe(self, station: str):
+        fibres = self.station_file.fibres
+
+        def describe(role: str, where: Any) -> dict[str, Any]:
+            for f in fibres:
+                if (role == "otdr" and f.otdr_port.get(station) == where) or (
+                        role == "osa" and f.rx == station and f.osa_port == where) or (
+                        role == "transponder" and f.rx == station and f.och == where):
+                    other = next(s for s in self.station_file.stations if s != station) \
+                        if len(self.station_file.stations) > 1 else station
+                    direction = f"{station}→{other}" if role == "otdr" else f"{f.tx}→{f.rx}"
+                    return {"fibre": f.name, "direction": direction}
+            return {"fibre": "", "direction": ""}
+        return describe
+
+    def _link(self, name: str, path: str) -> None:
+        if self.current is not None:
+            self.current.link(name, path)
+
+    def open_instrument(self, station: str, role: str) -> Any:
+        if self.replay_dir:
+            cls = {"otdr": ReplayOtdr, "osa": ReplayOsa, "transponder": ReplayTransponder}[role]
+            return cls(self.source, station, self._link)
+        try:
+            cfg = self.station_file.instruments[station][role]
+        except KeyError:
+            raise HarnessError(f"{self.station_file.path}: station {station} has no {role}") from None
+        inner = MODELS[cfg.model].open(cfg.resource, **cfg.options)
+        self.store.add_instrument(station, role, {"model": cfg.model, "resource": cfg.resource,
+                                                  "idn": inner.identify()})
+        wrapper = {"otdr": RecordingOtdr, "osa": RecordingOsa,
+                   "transponder": RecordingTransponder}[role]
+        return wrapper(inner, station, self.store, self._link, self.describe(station))
+
+    # --- pytest hooks ----------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self.current = CheckRecorder(item.nodeid, self.limits)
+        item.stash[RECORDER] = self.current
+        item.stash[STARTED] = (utc_now(), time.monotonic())
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        outcome = yield
+        report = outcome.get_result()
+        recorder = item.stash.get(RECORDER, None)
+        if recorder is None:
+            return
+        if report.when == "setup" and report.passed:
+            return
+        if report.when == "teardown" and (report.passed or item.nodeid in self.verdicts):
+            return
+        verdict, message = self._verdict(recorder, report, call)
+        if verdict in ("fail", "marginal") and report.passed:
+            if verdict == "fail":
+                report.outcome = "failed"
+                report.longrepr = "; ".join(recorder.messages)
+        self._write(item, recorder, verdict, message)
+
+    def _verdict(self, recorder: CheckRecorder, report: pytest.TestReport,
+                 call: pytest.CallInfo) -> tuple[str, str]:
+        if report.skipped:
+            return "skipped", str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else ""
+        if report.failed and call.excinfo is not None:
+            exc = call.excinfo.value
+            if isinstance(exc, AssertionError):
+                return worst("fail", recorder.verdict), str(exc).splitlines()[0] if str(exc) else "assertion failed"
+            kind = type(exc).__name__
+            return "error", f"{kind}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        return recorder.verdict, "; ".join(recorder.messages)
+
+    def _write(self, item: pytest.Item, recorder: CheckRecorder, verdict: str, message: str) -> None:
+        started, t0 = item.stash.get(STARTED, (utc_now(), time.monotonic()))
+        marker = item.get_closest_marker("requirement")
+        doc = (getattr(item, "function", None).__doc__ or "") if hasattr(item, "function") else ""
+        attrs = {"nodeid": item.nodeid, "title": doc.strip().splitlines()[0] if doc.strip() else item.name,
+                 "requirement": marker.args[0] if marker and marker.args else "",
+                 "station": str(recorder.context.get("station", "")),
+                 "fibre": str(recorder.context.get("fibre", "")),
+                 "wavelength_nm": float(recorder.context.get("wavelength_nm", math.nan)),
+                 "verdict": verdict, "message": message, "started_utc": started,
+                 "duration_s": round(time.monotonic() - t0, 3)}
+        self.verdicts[item.nodeid] = verdict
+        self.store.write_check(check_key(item.nodeid), attrs, recorder.measurements,
+                               recorder.traces, recorder.events)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.pool.close()
+        if self.sim:
+            self.sim.stop()
+        overall = "pass"
+        if self.verdicts:
+            w = worst(*self.verdicts.values())
+            overall = {"marginal": "pass", "skipped": "pass"}.get(w, w)
+        else:
+            overall = "error"
+        self.store.set_attrs({"finished_utc": utc_now(), "overall_verdict": overall})
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self.sim:
+            self.sim.stop()
+
+
+RECORDER = pytest.StashKey[CheckRecorder]()
+STARTED = pytest.StashKey[tuple]()
+
+
+def _session(request: pytest.FixtureRequest) -> HarnessSession:
+    session = request.config.stash.get(SESSION, None)
+    if session is None:
+        pytest.skip("harness not enabled: run with --station FILE")
+    return session
+
+
+@pytest.fixture(scope="session")
+def station(request: pytest.FixtureRequest) -> StationFile:
+    """The validated station file of this run."""
+    return _session(request).station_file
+
+
+@pytest.fixture(scope="session")
+def limits(request: pytest.FixtureRequest) -> LimitsFile:
+    """The limits file of this run."""
+    return _session(request).limits
+
+
+@pytest.fixture(scope="session")
+def instruments(request: pytest.FixtureRequest) -> InstrumentPool:
+    """The station's instruments, opened on first use: ``instruments.otdr("AKTAU")``."""
+    return _session(request).pool
+
+
+@pytest.fixture
+def check(request: pytest.FixtureRequest) -> CheckRecorder:
+    """The recorder of the current check."""
+    session = _session(request)
+    return request.node.stash.get(RECORDER, None) or session.current

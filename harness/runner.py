@@ -1,0 +1,126 @@
+"""Running a test plan as an acceptance run, and finishing a run folder.
+
+A run folder holds ``run.h5`` (the record), ``junit.xml``, ``summary.json``, ``report.pdf``,
+``inputs/`` (the station and limits files used) and ``manifest.json`` (SHA-256 of all of them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.config import load_limits_file, load_station_file
+from harness.errors import HarnessError, StoreError
+from harness.manifest import verify_manifest, write_manifest
+from harness.store import RunStore
+from harness.summary import print_summary, write_summary
+
+DEFAULT_STATION = Path("test_plans/stations/sim.yaml")
+DEFAULT_LIMITS = Path("test_plans/limits.yaml")
+DEFAULT_PLAN = Path("test_plans/acceptance")
+DEFAULT_RESULTS = Path("results")
+
+
+def new_run_id(suffix: str = "") -> str:
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    return f"{stamp}-{suffix}" if suffix else stamp
+
+
+def prepare_run_dir(results: Path, run_id: str) -> Path:
+    """Create the run folder; a read-only or full results folder is refused now, before any shot."""
+    run_dir = results / run_id
+    try:
+        run_dir.mkdir(parents=True, exist_ok=False)
+        probe = run_dir / ".write-test"
+        with open(probe, "wb") as f:
+            f.write(b"\0" * 65536)
+            f.flush()
+            os.fsync(f.fileno())
+        probe.unlink()
+    except FileExistsError:
+        raise StoreError(f"{run_dir}: a run with this id exists already") from None
+    except OSError as exc:
+        raise StoreError(f"{results}: cannot write results: {exc.strerror or exc}") from None
+    return run_dir
+
+
+def run_plan(station: Path = DEFAULT_STATION, limits: Path = DEFAULT_LIMITS,
+             results: Path = DEFAULT_RESULTS, plan: Path = DEFAULT_PLAN, run_id: str | None = None,
+             replay: Path | None = None, operator: str = "", quiet: bool = False) -> tuple[Path, int]:
+    """Run ``plan`` against ``station``; returns (run folder, exit code: 0 pass, 1 fail/error)."""
+    station_file = load_station_file(station)
+    load_limits_file(limits)
+    if not Path(plan).exists():
+        raise HarnessError(f"{plan}: no such test plan")
+    run_dir = prepare_run_dir(Path(results), run_id or new_run_id())
+    inputs = run_dir / "inputs"
+    inputs.mkdir()
+    shutil.copy2(station, inputs / "station.yaml")
+    shutil.copy2(limits, inputs / "limits.yaml")
+    args = [str(plan), "--station", str(station), "--limits", str(limits),
+            "--run-dir", str(run_dir), "--junitxml", str(run_dir / "junit.xml"),
+            "-p", "no:cacheprovider", "--strict-markers", "-q", "--no-header", "-rN",
+            "--rootdir", str(Path(plan).resolve().parent)]
+    if operator or station_file.operator:
+        args += ["--operator", operator or station_file.operator]
+    if replay:
+        args += ["--replay", str(replay)]
+    code = pytest.main(args)
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        if not (run_dir / "run.h5").exists():
+            raise HarnessError(f"the test plan did not run (pytest exit {int(code)})")
+    summary = finish_run(run_dir)
+    if not quiet:
+        print_summary(summary, run_dir)
+    return run_dir, 0 if summary["overall_verdict"] == "pass" else 1
+
+
+def finish_run(run_dir: Path) -> dict:
+    """Write summary.json, report.pdf and manifest.json for a run folder."""
+    from harness.report import build_report
+
+    summary = write_summary(run_dir)
+    build_report(run_dir)
+    write_manifest(run_dir)
+    return summary
+
+
+def replay_run(run_dir: Path, limits: Path | None = None, results: Path | None = None,
+               plan: Path | None = None, trust: bool = False, quiet: bool = False) -> tuple[Path, int, list[str]]:
+    """Re-judge a stored run from its record with no instrument attached.
+
+    Returns (new run folder, exit code, differences from the original verdicts).
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / "run.h5").exists():
+        raise StoreError(f"{run_dir}: not a run folder (no run.h5)")
+    if not trust:
+        problems = verify_manifest(run_dir)
+        if problems:
+            raise StoreError(f"{run_dir}: refusing to replay a run whose files changed: {problems[0]}")
+    original = RunStore(run_dir / "run.h5")
+    attrs = original.read_attrs()
+    station = run_dir / "inputs" / "station.yaml"
+    limits = Path(limits) if limits else run_dir / "inputs" / "limits.yaml"
+    stored_plan = Path(attrs.get("plan", "").split(",")[0]) if attrs.get("plan") else DEFAULT_PLAN
+    plan = Path(plan) if plan else (stored_plan if stored_plan.exists() else DEFAULT_PLAN)
+    new_dir, code = run_plan(station, limits, Path(results) if results else run_dir.parent, plan,
+                             run_id=new_run_id(f"replay-of-{attrs.get('run_id', run_dir.name)}"),
+                             replay=run_dir, quiet=quiet)
+    before = {k: v["verdict"] for k, v in original.read_checks().items()}
+    after = {k: v["verdict"] for k, v in RunStore(new_dir / "run.h5").read_checks().items()}
+    diffs = [f"{k}: {before.get(k, 'absent')} -> {after.get(k, 'absent')}"
+             for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+    return new_dir, code, diffs
+
+
+def load_summary(run_dir: Path) -> dict:
+    try:
+        return json.loads((run_dir / "summary.json").read_text())
+    except (OSError, ValueError):
+        raise StoreError(f"{run_dir}: no readable summary.json") from None

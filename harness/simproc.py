@@ -1,0 +1,46 @@
+"""Start the simulated stations in a child process and learn their addresses."""
+
+from __future__ import annotations
+
+import json
+import select
+import subprocess
+import sys
+import time
+
+from harness.errors import ConfigError
+
+
+class SimulatorProcess:
+    """``python -m instruments.sim --json`` as a child; :attr:`resources` maps STATION/role."""
+
+    def __init__(self, span: str, faults: list[dict] | None = None, timeout_s: float = 30.0) -> None:
+        cmd = [sys.executable, "-m", "instruments.sim", "--span", span, "--json"]
+        for fault in faults or []:
+            cmd += ["--fault", json.dumps(fault)]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + timeout_s
+        line = ""
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
+            if ready:
+                line = self.proc.stdout.readline()
+                break
+            if self.proc.poll() is not None:
+                break
+        if not line:
+            err = self.proc.stderr.read() if self.proc.poll() is not None else ""
+            self.stop()
+            last = err.strip().splitlines()[-1] if err.strip() else "no answer"
+            raise ConfigError(f"simulator did not start: {last}")
+        self.resources: dict[str, str] = json.loads(line)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()

@@ -1,0 +1,82 @@
+"""``python -m instruments.sim``: serve both simulated landing stations until stopped.
+
+With ``--json`` the first line printed is a JSON object mapping ``STATION/role`` to a VISA
+resource string or serial URL (used by the harness to start a simulator it then talks to).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+
+import yaml
+
+from instruments.sim.span import DEFAULT_SPAN, SpanFileError, load_span
+from instruments.sim.stations import start_stations
+
+
+def parse_fault(text: str) -> dict:
+    """A fault from the command line: ``type=break,fibre=FP2-F1,distance_km=212`` or YAML."""
+    text = text.strip()
+    if text.startswith("{"):
+        value = yaml.safe_load(text)
+    else:
+        value = {}
+        for part in text.split(","):
+            key, sep, raw = part.partition("=")
+            if not sep:
+                raise SpanFileError(f"--fault {text!r}: expected key=value pairs")
+            value[key.strip()] = yaml.safe_load(raw)
+    if not isinstance(value, dict):
+        raise SpanFileError(f"--fault {text!r}: expected key=value pairs")
+    return value
+
+
+def serve(span_path: str, faults: list[dict], host: str, as_json: bool,
+          time_scale: float | None = None) -> int:
+    """Start the stations, print where they are, and block until SIGINT/SIGTERM or stdin closes."""
+    span = load_span(span_path, faults=faults)
+    if time_scale is not None:
+        span.time_scale = time_scale
+    sim = start_stations(span, host)
+    if as_json:
+        print(json.dumps({**sim.resources, **sim.extra}), flush=True)
+    else:
+        print(f"Simulated span {span.name}: {span.length_km:g} km, {len(span.fibres) // 2} fibre pairs, "
+              f"time x{1 / span.time_scale:g}")
+        for key, value in {**sim.resources, **sim.extra}.items():
+            print(f"  {key:24s} {value}")
+        print("Ctrl-C to stop.", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    sim.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m instruments.sim", description=__doc__)
+    parser.add_argument("--span", default=str(DEFAULT_SPAN), help="span file (YAML)")
+    parser.add_argument("--fault", action="append", default=[], help="inject a fault")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--json", action="store_true", help="print resources as one JSON line")
+    parser.add_argument("--time-scale", type=float, default=None,
+                        help="wall seconds per instrument second (1 = real time)")
+    args = parser.parse_args(argv)
+    try:
+        faults = [parse_fault(f) for f in args.fault]
+        return serve(args.span, faults, args.host, args.json, args.time_scale)
+    except SpanFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Shared steps of the acceptance plan: how checks are parametrised and how traces are taken.
+
+Parametrisation comes from the station file: one OTDR check per station x fibre x wavelength,
+one bidirectional check per fibre x wavelength (needs both stations), one OSA and one
+transponder check per received fibre. Test code holds no limits: they come from the limits file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from harness.analysis.otdr import OtdrAnalysis, analyse_otdr
+from harness.plugin import SESSION
+from instruments.protocols import OsaSettings, OtdrSettings, OtdrTrace
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One OTDR direction: the station that fires, the fibre, the wavelength (nm)."""
+
+    station: str
+    fibre: str
+    wavelength_nm: float
+
+    def __str__(self) -> str:
+        return f"{self.station}-{self.fibre}-{self.wavelength_nm:.0f}nm"
+
+
+@dataclass(frozen=True)
+class FibreWavelength:
+    fibre: str
+    wavelength_nm: float
+
+    def __str__(self) -> str:
+        return f"{self.fibre}-{self.wavelength_nm:.0f}nm"
+
+
+@dataclass(frozen=True)
+class Received:
+    """A fibre as seen at its receiving station."""
+
+    station: str
+    fibre: str
+
+    def __str__(self) -> str:
+        return f"{self.station}-{self.fibre}"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    session = metafunc.config.stash.get(SESSION, None)
+    if session is None:
+        return
+    sf = session.station_file
+    have = {s: set(roles) for s, roles in sf.instruments.items()}
+    params: dict[str, list] = {
+        "shot": [Shot(s, f.name, wl) for s in sf.stations if "otdr" in have.get(s, ())
+                 for f in sf.fibres for wl in sf.wavelengths_nm],
+        "fibre_wl": [FibreWavelength(f.name, wl) for f in sf.fibres for wl in sf.wavelengths_nm
+                     if all("otdr" in have.get(s, ()) for s in sf.stations)],
+        "received_osa": [Received(f.rx, f.name) for f in sf.fibres if "osa" in have.get(f.rx, ())],
+        "received_tp": [Received(f.rx, f.name) for f in sf.fibres
+                        if "transponder" in have.get(f.rx, ())],
+    }
+    for name, values in params.items():
+        if name in metafunc.fixturenames:
+            metafunc.parametrize(name, values, ids=str)
+
+
+@pytest.fixture(scope="session")
+def otdr_settings(limits):
+    p = limits.parameter("otdr")
+    return lambda wavelength_nm: OtdrSettings(
+        wavelength_nm=wavelength_nm, pulse_width_ns=float(p["pulse_width_ns"]),
+        range_km=float(p["range_km"]), averaging_s=float(p["averaging_s"]),
+        resolution_m=float(p["resolution_m"]), group_index=float(p["group_index"]))
+
+
+@pytest.fixture(scope="session")
+def osa_settings(limits) -> OsaSettings:
+    p = limits.parameter("osa")
+    return OsaSettings(start_nm=float(p["start_nm"]), stop_nm=float(p["stop_nm"]),
+                       rbw_nm=float(p["rbw_nm"]), points=int(p["points"]))
+
+
+@pytest.fixture(scope="session")
+def fibres(station):
+    return {f.name: f for f in station.fibres}
+
+
+@pytest.fixture
+def shoot(instruments, fibres, otdr_settings):
+    """Take (or reuse from this run) the trace of ``fibre`` from ``station`` at a wavelength."""
+    def shoot(station: str, fibre: str, wavelength_nm: float) -> tuple[OtdrTrace, OtdrAnalysis]:
+        otdr = instruments.otdr(station)
+        otdr.select_port(fibres[fibre].otdr_port[station])
+        trace = otdr.measure(otdr_settings(wavelength_nm))
+        s = trace.settings
+        analysis = analyse_otdr(trace.distance_m, trace.level_db, pulse_width_ns=s.pulse_width_ns,
+                                group_index=s.group_index, wavelength_nm=s.wavelength_nm)
+        return trace, analysis
+    return shoot

@@ -1,0 +1,145 @@
+"""The whole path, as an engineer runs it: ``harness run`` starts the simulated stations in a
+child process, drives them through pyvisa-py and pyserial, and leaves a run folder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+SIM = REPO / "test_plans" / "stations" / "sim.yaml"
+SPAN = REPO / "instruments" / "sim" / "spans" / "aktau_sumgait.yaml"
+
+
+def harness(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def station_file(tmp: Path, faults: list[dict], fibres: list[str] | None = None,
+                 wavelengths: list[int] | None = None) -> Path:
+    data = yaml.safe_load(SIM.read_text())
+    data["simulator"] = {"span": str(SPAN), "faults": faults}
+    if fibres:
+        data["fibres"] = {k: v for k, v in data["fibres"].items() if k in fibres}
+    if wavelengths:
+        data["wavelengths_nm"] = wavelengths
+    path = tmp / "station.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.fixture(scope="module")
+def clean_run(tmp_path_factory) -> Path:
+    results = tmp_path_factory.mktemp("results")
+    proc = harness("run", "--results", str(results), "--run-id", "clean")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return results / "clean"
+
+
+def test_run_folder_holds_every_file_with_its_hash(clean_run):
+    for name in ("run.h5", "report.pdf", "junit.xml", "summary.json", "manifest.json",
+                 "inputs/station.yaml", "inputs/limits.yaml"):
+        assert (clean_run / name).is_file(), name
+    manifest = json.loads((clean_run / "manifest.json").read_text())["files"]
+    assert set(manifest) == {"run.h5", "report.pdf", "junit.xml", "summary.json",
+                             "inputs/station.yaml", "inputs/limits.yaml"}
+    assert (clean_run / "report.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_record_has_traces_with_units_provenance_and_verdicts(clean_run):
+    with h5py.File(clean_run / "run.h5", "r") as f:
+        assert f.attrs["overall_verdict"] == "pass"
+        assert f.attrs["station_file_sha256"] and f.attrs["software_version"]
+        assert f["instruments/AKTAU/otdr"].attrs["idn"].startswith("ANRITSU,MT9083")
+        assert f["instruments/SUMGAIT/osa"].attrs["idn"].startswith("YOKOGAWA,AQ6370")
+        kinds = [g.attrs["kind"] for g in f["acquisitions"].values()]
+        assert kinds.count("otdr") == 2 * 8 * 2  # stations x fibres x wavelengths
+        assert kinds.count("osa") == 8 and kinds.count("pm") == 8
+        otdr = next(g for g in f["acquisitions"].values() if g.attrs["kind"] == "otdr")
+        assert otdr["x"].attrs["units"] == "m" and otdr["y"].attrs["units"] == "dB"
+        assert len(otdr["y"]) == 50_000
+        checks = f["checks"]
+        assert len(checks) == 80
+        verdicts = {g.attrs["verdict"] for g in checks.values()}
+        assert verdicts <= {"pass", "marginal"}
+        e2e = checks["test_end_to_end_loss[FP3-F1-1550nm]"]
+        assert e2e["measurements/end_to_end_loss"].attrs["units"] == "dB"
+        assert 58 < e2e["measurements/end_to_end_loss"][()] < 64
+        assert len(e2e["traces"]) == 2 and e2e["traces"]
+        first = next(iter(e2e["traces"].values()))
+        assert first["y"].shape == (50_000,)
+
+
+def test_replay_reproduces_every_verdict_and_value(clean_run, tmp_path):
+    proc = harness("replay", str(clean_run), "--results", str(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "Every verdict equals the original run's" in proc.stdout
+    replay = next(tmp_path.iterdir())
+    with h5py.File(clean_run / "run.h5", "r") as a, h5py.File(replay / "run.h5", "r") as b:
+        assert b.attrs["replay_of"] == "clean"
+        assert set(a["checks"]) == set(b["checks"])
+        for key in a["checks"]:
+            assert a["checks"][key].attrs["verdict"] == b["checks"][key].attrs["verdict"]
+            for name, ds in a["checks"][key]["measurements"].items():
+                assert b["checks"][key]["measurements"][name][()] == ds[()]
+
+
+def test_a_changed_byte_is_caught_and_replay_refuses(clean_run, tmp_path):
+    import shutil
+    copy = tmp_path / "copy"
+    shutil.copytree(clean_run, copy)
+    assert harness("verify", str(copy)).returncode == 0
+    data = bytearray((copy / "junit.xml").read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (copy / "junit.xml").write_bytes(bytes(data))
+    proc = harness("verify", str(copy))
+    assert proc.returncode == 1 and "junit.xml: changed" in proc.stderr
+    proc = harness("replay", str(copy), "--results", str(tmp_path / "r"))
+    assert proc.returncode == 2 and "refusing to replay" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_injected_faults_fail_the_matching_checks_saying_where(tmp_path):
+    station = station_file(tmp_path, [
+        {"type": "break", "fibre": "FP2-F1", "distance_km": 212.0},
+        {"type": "splice", "fibre": "FP1-F2", "distance_km": 150.0, "loss_db": 0.5},
+    ], fibres=["FP1-F2", "FP2-F1"], wavelengths=[1550])
+    proc = harness("run", "--station", str(station), "--results", str(tmp_path), "--run-id", "faulty")
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    checks = json.loads((tmp_path / "faulty" / "summary.json").read_text())["checks"]
+    verdict = {c["key"]: c for c in checks}
+    e2e = verdict["test_end_to_end_loss[FP2-F1-1550nm]"]
+    assert e2e["verdict"] == "fail" and "212.0" in e2e["message"] and "break" in e2e["message"]
+    splice = verdict["test_splice_loss[FP1-F2-1550nm]"]
+    assert splice["verdict"] == "fail" and "at 150." in splice["message"]
+    assert splice["measurements"]["worst_splice_loss"]["value"] == pytest.approx(0.5, abs=0.03)
+    q = verdict["test_q_margin[SUMGAIT-FP2-F1]"]
+    assert q["verdict"] == "fail" and "LOS" in q["message"]
+    assert verdict["test_osnr[SUMGAIT-FP2-F1]"]["verdict"] == "fail"
+    # the healthy directions of the same fibres still pass
+    assert verdict["test_end_to_end_loss[FP1-F2-1550nm]"]["verdict"] in ("pass", "marginal")
+    assert verdict["test_q_margin[AKTAU-FP1-F2]"]["verdict"] in ("pass", "marginal")
+    assert "FAIL" in proc.stdout
+
+
+def test_instrument_fault_makes_the_step_an_error_not_a_pass(tmp_path):
+    station = station_file(tmp_path, [], fibres=["FP1-F1"], wavelengths=[1550])
+    data = yaml.safe_load(station.read_text())
+    data["stations"]["AKTAU"]["otdr"]["resource"] = "TCPIP::127.0.0.1::9::SOCKET"  # nothing listens
+    station.write_text(yaml.safe_dump(data))
+    proc = harness("run", "--station", str(station), "--results", str(tmp_path), "--run-id", "down")
+    assert proc.returncode == 1
+    checks = json.loads((tmp_path / "down" / "summary.json").read_text())["checks"]
+    aktau_otdr = [c for c in checks if "AKTAU" in c["key"] and "attenuation" in c["key"]]
+    assert aktau_otdr and all(c["verdict"] == "error" for c in aktau_otdr)
+    assert "127.0.0.1::9" in aktau_otdr[0]["message"]
+    sumgait = [c for c in checks if "SUMGAIT" in c["key"] and "attenuation" in c["key"]]
+    assert all(c["verdict"] in ("pass", "marginal") for c in sumgait)

@@ -1,0 +1,74 @@
+"""MT9083 driver: the exact dialogue (byte level), and the same driver against the simulator
+through pyvisa-py over a real TCP socket."""
+
+import numpy as np
+import pytest
+
+from instruments.errors import InstrumentError, ProtocolError
+from instruments.ieee488 import encode_block
+from instruments.otdr.anritsu_mt9083 import AnritsuMt9083, decode_trace_block, encode_trace_block
+from instruments.protocols import OtdrSettings
+from instruments.registry import MODELS
+from instruments.visa_session import ScpiSession
+from tests.instruments.protocol_double import ExpectedProtocol
+
+OK = (b":SYST:ERR?\n", b'0,"No error"\n')
+
+
+def driver(pairs):
+    proto = ExpectedProtocol(pairs)
+    return AnritsuMt9083(ScpiSession("TEST", opened=proto)), proto
+
+
+def test_measure_dialogue_byte_for_byte():
+    levels = np.array([-3.0, -3.001, -3.5, -60.0])
+    block = encode_block(encode_trace_block(levels)) + b"\n"
+    otdr, proto = driver([
+        (b":SOUR:WAV 1550\n", None), (b":SENS:PULS 20000\n", None), (b":SENS:RANG 400\n", None),
+        (b":SENS:AVER:TIME 180\n", None), (b":SENS:RES 8\n", None), (b":SENS:IOR 1.4677\n", None),
+        OK, (b":INIT\n", None), (b":STAT:MEAS?\n", b"0\n"), OK,
+        (b":TRAC:LOAD:DATA?\n", block), OK, (b"*IDN?\n", b"ANRITSU,MT9083C2,1,1\n"),
+    ])
+    trace = otdr.measure(OtdrSettings())
+    proto.assert_done()
+    np.testing.assert_allclose(trace.level_db, levels)
+    np.testing.assert_allclose(trace.distance_m, [0.0, 8.0, 16.0, 24.0])
+
+
+def test_instrument_error_names_the_command_group_and_message():
+    otdr, _ = driver([(b":ROUT:CLOS 9\n", None),
+                      (b":SYST:ERR?\n", b'-222,"Data out of range;switch port 9"\n'),
+                      OK])
+    with pytest.raises(InstrumentError, match="ROUTe:CLOSe 9.*-222 Data out of range"):
+        otdr.select_port(9)
+
+
+def test_trace_block_with_wrong_count_is_a_protocol_error():
+    payload = (5).to_bytes(4, "big") + b"\x00\x01" * 3
+    with pytest.raises(ProtocolError, match="says 5 points but holds 3"):
+        decode_trace_block(payload)
+
+
+def test_measure_through_pyvisa_py_against_the_simulator(stations, span):
+    otdr = MODELS["anritsu-mt9083"].open(stations.resources["AKTAU/otdr"])
+    try:
+        assert otdr.identify().startswith("ANRITSU,MT9083")
+        otdr.select_port(1)
+        trace = otdr.measure(OtdrSettings(averaging_s=30))
+    finally:
+        otdr.close()
+    assert len(trace.level_db) == 50_000
+    # backscatter slope over a clean stretch, 50-60 km, equals the fibre's attenuation
+    z, y = trace.distance_m, trace.level_db
+    sel = (z > 50e3) & (z < 60e3)
+    slope = -np.polyfit(z[sel], y[sel], 1)[0] * 1000
+    assert slope == pytest.approx(span.fibre("FP1-F1").attenuation_db_per_km[1550.0], abs=0.005)
+
+
+def test_out_of_range_setting_raises_with_the_instruments_message(stations):
+    otdr = MODELS["anritsu-mt9083"].open(stations.resources["SUMGAIT/otdr"])
+    try:
+        with pytest.raises(InstrumentError, match="pulse 7 ns"):
+            otdr.measure(OtdrSettings(pulse_width_ns=7))
+    finally:
+        otdr.close()

@@ -1,0 +1,94 @@
+"""TL1: the grammar, and the driver against the simulated agent on a pty and on a TCP port."""
+
+import pytest
+import serial
+
+from instruments.errors import InstrumentError, ProtocolError
+from instruments.registry import MODELS
+from instruments.transponder import tl1
+from instruments.transponder.tl1_gr831 import Tl1Gr831
+
+
+def test_command_round_trip():
+    text = tl1.format_command("RTRV-PM-OCH", "AKTAU-TP1", "OCH-1-1-1", "7", ",,,,15-MIN")
+    cmd = tl1.parse_command(text)
+    assert (cmd.verb, cmd.tid, cmd.aid, cmd.ctag) == ("RTRV-PM-OCH", "AKTAU-TP1", "OCH-1-1-1", "7")
+    assert cmd.params[-1] == "15-MIN"
+
+
+def test_response_deny_and_autonomous_messages_parse():
+    ok = tl1.parse_message(tl1.format_response("SID", "12", ["A:Q,11.2,PRTL,NEND,RCV,15-MIN,01-01,00-00"])[:-1])
+    assert (ok.kind, ok.tag, ok.completion, ok.lines[0][:3]) == ("M", "12", "COMPLD", "A:Q")
+    deny = tl1.parse_message(tl1.format_response("SID", "13", [], deny="IIAC")[:-1])
+    assert (deny.completion, deny.error_code) == ("DENY", "IIAC")
+    auto = tl1.parse_message(tl1.format_autonomous("SID", "99", "*C", "REPT ALM OCH", ["x"])[:-1])
+    assert (auto.kind, auto.tag, auto.completion) == ("*C", "99", "REPT ALM OCH")
+
+
+def test_split_keeps_the_incomplete_rest():
+    one = tl1.format_response("S", "1", [])
+    done, rest = tl1.split_messages(one + one[:10])
+    assert len(done) == 1 and rest == one[:10]
+
+
+def test_malformed_input_is_a_protocol_error():
+    with pytest.raises(ProtocolError, match="IISP"):
+        tl1.parse_command("RTRV-PM-OCH")
+
+
+@pytest.mark.parametrize("transport", ["pty", "tcp"])
+def test_pm_reading_through_pyserial(stations, transport):
+    url = (stations.resources["SUMGAIT/transponder"] if transport == "pty"
+           else stations.extra["SUMGAIT/transponder-tcp"])
+    card = MODELS["gr831-tl1"].open(url, tid="SUMGAIT-TP1", baud=115200)
+    try:
+        pm = card.read_pm("OCH-1-1-1")
+        with pytest.raises(InstrumentError, match="IIAC"):
+            card.read_pm("OCH-9-9-9")
+    finally:
+        card.close()
+    assert 8.0 < pm.values["q_db"] < 14.0
+    assert pm.values["cd_ps_nm"] == pytest.approx(21.0 * 380, rel=0.02)
+    assert pm.alarms == ()
+
+
+class ScriptedPort:
+    """A serial-port double: records what the driver writes, serves a prepared byte stream."""
+
+    name = "scripted"
+
+    def __init__(self, stream: str) -> None:
+        self.stream = stream.encode("ascii")
+        self.sent = b""
+
+    @property
+    def in_waiting(self) -> int:
+        return len(self.stream)
+
+    def write(self, data: bytes) -> int:
+        self.sent += data
+        return len(data)
+
+    def read(self, count: int) -> bytes:
+        data, self.stream = self.stream[:count], self.stream[count:]
+        return data
+
+    def close(self) -> None:
+        pass
+
+
+def test_autonomous_alarm_between_responses_is_kept_not_taken_as_reply():
+    login = tl1.format_response("TID", "1", [])
+    alarm = tl1.format_autonomous("TID", "55", "*C", "REPT ALM OCH", ["OCH-1-1-1:CR,LOS,SA"])
+    reply = tl1.format_response("TID", "2", ["OCH-1-1-1:Q,11.0,PRTL,NEND,RCV,15-MIN,01-01,00-00"])
+    port = ScriptedPort(login + alarm + reply)
+    card = Tl1Gr831(port, tid="TID", timeout_s=1.0)
+    assert card.command("RTRV-PM-OCH", "OCH-1-1-1")[0].startswith("OCH-1-1-1:Q,11.0")
+    assert [m.tag for m in card.autonomous] == ["55"]
+    assert port.sent == b"ACT-USER:TID:ADMIN:1::ADMIN;RTRV-PM-OCH:TID:OCH-1-1-1:2::;"
+
+
+def test_missing_response_times_out_with_the_verb_and_ctag():
+    card = Tl1Gr831(ScriptedPort(tl1.format_response("TID", "1", [])), tid="TID", timeout_s=0.3)
+    with pytest.raises(InstrumentError, match="no response to RTRV-ALM-ALL \\(CTAG 2\\)"):
+        card.alarms()
