@@ -55,13 +55,37 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     from harness.manifest import verify_manifest
+    from harness.signing import read_signatures, verify_signatures
 
-    problems = verify_manifest(Path(args.run_dir))
+    run_dir = Path(args.run_dir)
+    problems = verify_manifest(run_dir) + verify_signatures(run_dir)
     for p in problems:
-        print(f"{args.run_dir}: {p}", file=sys.stderr)
+        print(f"{run_dir}: {p}", file=sys.stderr)
     if not problems:
-        print(f"{args.run_dir}: every file matches its manifest hash")
+        signers = ", ".join(s.get("signer", "?") for s in read_signatures(run_dir)) or "none"
+        print(f"{run_dir}: every file matches its manifest hash; signatures valid: {signers}")
     return 1 if problems else 0
+
+
+def _cmd_keygen(args: argparse.Namespace) -> int:
+    from harness.signing import keygen
+
+    private, public = keygen(Path(args.out))
+    print(f"Private key: {private} (keep it secret)\nPublic key:  {public}")
+    return 0
+
+
+def _cmd_sign(args: argparse.Namespace) -> int:
+    from harness.manifest import verify_manifest
+    from harness.signing import sign
+
+    run_dir = Path(args.run_dir)
+    problems = verify_manifest(run_dir)
+    if problems:
+        raise HarnessError(f"{run_dir}: will not sign a run whose files changed: {problems[0]}")
+    entry = sign(run_dir, Path(args.key), args.signer, args.role or "")
+    print(f"Signed {run_dir / 'manifest.json'} as {entry['signer']} at {entry['signed_utc']}")
+    return 0
 
 
 def _cmd_sor_dump(args: argparse.Namespace) -> int:
@@ -108,9 +132,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.set_defaults(func=_cmd_report)
 
-    p = sub.add_parser("verify", help="check every file of a run folder against its manifest")
+    p = sub.add_parser("verify", help="check every file and signature of a run folder")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.set_defaults(func=_cmd_verify)
+
+    p = sub.add_parser("keygen", help="make an Ed25519 key pair for signing runs")
+    p.add_argument("--out", required=True, help="private key path; the public key goes to PATH.pub")
+    p.set_defaults(func=_cmd_keygen)
+
+    p = sub.add_parser("sign", help="sign a run's manifest (several signers may sign)")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--key", required=True, help="private key from 'harness keygen'")
+    p.add_argument("--signer", required=True, help="name of the person signing")
+    p.add_argument("--role", help="e.g. contractor, owner's engineer")
+    p.set_defaults(func=_cmd_sign)
 
     p = sub.add_parser("sor", help="Telcordia SR-4731 (.sor) files")
     sor = p.add_subparsers(dest="sor_command", required=True, metavar="SUBCOMMAND")

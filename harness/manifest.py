@@ -20,9 +20,9 @@ def sha256_file(path: Path) -> str:
 
 
 def run_files(run_dir: Path) -> list[Path]:
-    """Every file of the run folder except the manifest and its signatures, sorted."""
-    return sorted(p for p in run_dir.rglob("*") if p.is_file() and p.name != MANIFEST
-                  and not p.name.endswith(".sig"))
+    """Every file of the run folder except the manifest and the signatures over it, sorted."""
+    return sorted(p for p in run_dir.rglob("*") if p.is_file()
+                  and p.relative_to(run_dir).as_posix() not in (MANIFEST, "signatures.json"))
 
 
 def write_manifest(run_dir: Path) -> Path:

@@ -282,6 +282,7 @@ class HarnessSession:
         else:
             overall = "error"
         self.store.set_attrs({"finished_utc": utc_now(), "overall_verdict": overall})
+        self.store.consolidate()
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         if self.sim:

@@ -10,12 +10,15 @@ Layout (schema ``caspian-harness/run/1``):
   ``measurements/<name>`` scalar datasets with units, limits and verdict; ``traces/<name>``
   soft links to the acquisitions the check used, ``events`` compound datasets where analysed.
 
-Each write opens, writes, flushes and closes the file, so a killed run leaves every completed
-measurement on disk.
+While a run goes on, nothing is written to ``run.h5``: each step goes to its own durable file
+under ``steps/`` (see :mod:`harness.steps`), and :meth:`RunStore.consolidate` assembles
+``run.h5`` from the journalled steps, atomically, when the run ends (or when a killed run is
+finished or resumed).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -27,6 +30,7 @@ import h5py
 import numpy as np
 
 from harness.errors import StoreError
+from harness.steps import Journal, atomic_write
 
 SCHEMA = "caspian-harness/run/1"
 EVENT_DTYPE = np.dtype([("distance_m", "f8"), ("loss_db", "f8"), ("reflectance_db", "f8"),
@@ -45,91 +49,115 @@ def canonical(request: dict[str, Any]) -> str:
 
 
 class RunStore:
-    """Writer and reader of one run's ``run.h5``."""
+    """Writer (step files) and reader (``run.h5``) of one run's record."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self.steps = self.path.parent / "steps"
+        self.journal = Journal(self.steps)
 
     @contextmanager
-    def _open(self, mode: str = "a") -> Iterator[h5py.File]:
+    def _open(self, mode: str = "r", path: Path | None = None) -> Iterator[h5py.File]:
+        target = path or self.path
         try:
-            f = h5py.File(self.path, mode)
+            f = h5py.File(target, mode)
         except OSError as exc:
-            raise StoreError(f"{self.path}: cannot open the run record: {exc}") from None
+            raise StoreError(f"{target}: cannot open the run record: {exc}") from None
         try:
             yield f
-            if mode != "r":
-                f.flush()
         finally:
             f.close()
 
+    # --- writing: one durable step file per step ---------------------------------------------
+    def _write_json(self, name: str, data: dict[str, Any]) -> None:
+        path = self.steps / name
+        digest = atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, sort_keys=True)))
+        self.journal.append(name, digest)
+
+    def _read_json(self, name: str) -> dict[str, Any]:
+        path = self.steps / name
+        try:
+            return json.loads(path.read_text()) if path.exists() else {}
+        except ValueError:
+            raise StoreError(f"{path}: unreadable step file") from None
+
     def create(self, attrs: dict[str, Any]) -> None:
         """Start a new record with root attributes ``attrs``."""
-        with self._open("w") as f:
-            f.attrs["schema"] = SCHEMA
-            for key, value in attrs.items():
-                f.attrs[key] = value
-            f.create_group("instruments")
-            f.create_group("acquisitions")
-            f.create_group("checks")
+        try:
+            self.steps.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{self.steps}: cannot create: {exc.strerror or exc}") from None
+        self._write_json("run.json", {"schema": SCHEMA, **attrs})
 
-    def set_attrs(self, attrs: dict[str, Any], group: str = "/") -> None:
-        with self._open() as f:
-            for key, value in attrs.items():
-                f[group].attrs[key] = value
+    def set_attrs(self, attrs: dict[str, Any]) -> None:
+        self._write_json("run.json", {**self._read_json("run.json"), **attrs})
 
     def add_instrument(self, station: str, role: str, attrs: dict[str, str]) -> None:
-        with self._open() as f:
-            g = f.require_group(f"instruments/{station}/{role}")
-            for key, value in attrs.items():
-                g.attrs[key] = value
+        data = self._read_json("instruments.json")
+        data.setdefault(station, {})[role] = attrs
+        self._write_json("instruments.json", data)
 
     def add_acquisition(self, request: dict[str, Any], x: np.ndarray, y: np.ndarray,
                         x_units: tuple[str, str], y_units: tuple[str, str],
                         attrs: dict[str, Any], extra: dict[str, np.ndarray] | None = None) -> str:
-        """Store one acquisition; returns its path in the file."""
-        with self._open() as f:
-            group = f["acquisitions"]
-            path = f"acquisitions/{len(group):04d}"
-            g = f.create_group(path)
-            g.attrs["request"] = canonical(request)
-            for key, value in attrs.items():
-                g.attrs[key] = value
-            for name, data, (units, label) in (("x", x, x_units), ("y", y, y_units)):
-                ds = g.create_dataset(name, data=np.asarray(data, dtype=np.float64),
-                                      compression="gzip", compression_opts=1, shuffle=True)
-                ds.attrs["units"] = units
-                ds.attrs["label"] = label
-            for name, data in (extra or {}).items():
-                g.create_dataset(name, data=np.asarray(data, dtype=np.float64))
-            return "/" + path
+        """Store one acquisition durably; returns its path in the consolidated record."""
+        index = sum(1 for n in self.journal.entries() if n.startswith("acq-"))
+        name = f"acq-{index:04d}.h5"
+
+        def write(tmp: Path) -> None:
+            with self._open("w", tmp) as f:
+                f.attrs["request"] = canonical(request)
+                for key, value in attrs.items():
+                    f.attrs[key] = value
+                for ds_name, data, (units, label) in (("x", x, x_units), ("y", y, y_units)):
+                    ds = f.create_dataset(ds_name, data=np.asarray(data, dtype=np.float64),
+                                          compression="gzip", compression_opts=1, shuffle=True)
+                    ds.attrs["units"] = units
+                    ds.attrs["label"] = label
+                for ds_name, data in (extra or {}).items():
+                    f.create_dataset(ds_name, data=np.asarray(data, dtype=np.float64))
+        self.journal.append(name, atomic_write(self.steps / name, write), request=canonical(request))
+        return f"/acquisitions/{index:04d}"
 
     def write_check(self, key: str, attrs: dict[str, Any], measurements: list[Any],
                     traces: dict[str, str], events: dict[str, list[dict]]) -> None:
-        """Store (or replace) the result of one check."""
-        with self._open() as f:
-            path = f"checks/{key}"
-            if path in f:
-                del f[path]
-            g = f.create_group(path)
-            for k, v in attrs.items():
-                g.attrs[k] = v
-            mg = g.create_group("measurements")
-            for m in measurements:
-                ds = mg.create_dataset(m.name, data=float(m.value))
-                ds.attrs.update({"units": m.limit.units, "low": m.limit.low,
-                                 "high": m.limit.high, "marginal_low": m.limit.marginal_low,
-                                 "marginal_high": m.limit.marginal_high, "verdict": m.verdict,
-                                 "description": m.description or m.limit.description,
-                                 "limit": m.limit.name, "requirement": m.limit.requirement})
-            tg = g.create_group("traces")
-            for name, target in traces.items():
-                tg[name] = h5py.SoftLink(target)
-            for name, rows in events.items():
-                data = np.array([(r["distance_m"], r["loss_db"],
-                                  r["reflectance_db"] if r["reflectance_db"] is not None else math.nan,
-                                  r["type"].encode()) for r in rows], dtype=EVENT_DTYPE)
-                g.create_dataset(f"events/{name}", data=data)
+        """Store (or replace) the result of one check durably."""
+        name = f"check-{hashlib.sha1(key.encode()).hexdigest()[:16]}.h5"
+
+        def write(tmp: Path) -> None:
+            with self._open("w", tmp) as f:
+                f.attrs["key"] = key
+                _write_check_group(f.create_group("check"), attrs, measurements, traces, events)
+        self.journal.append(name, atomic_write(self.steps / name, write), check=key,
+                            verdict=attrs.get("verdict", ""))
+
+    def consolidate(self) -> Path:
+        """Assemble ``run.h5`` from the journalled step files (atomically); returns its path."""
+        good = self.journal.verified()
+        run_attrs = self._read_json("run.json")
+
+        def write(tmp: Path) -> None:
+            with self._open("w", tmp) as out:
+                for key, value in run_attrs.items():
+                    out.attrs[key] = value
+                inst = out.create_group("instruments")
+                for station, roles in self._read_json("instruments.json").items():
+                    for role, values in roles.items():
+                        g = inst.require_group(f"{station}/{role}")
+                        for k, v in values.items():
+                            g.attrs[k] = v
+                acq = out.create_group("acquisitions")
+                checks = out.create_group("checks")
+                for name in sorted(good):
+                    if name.startswith("acq-"):
+                        with self._open("r", self.steps / name) as src:
+                            g = acq.create_group(name[4:8])
+                            _copy(src, g)
+                    elif name.startswith("check-"):
+                        with self._open("r", self.steps / name) as src:
+                            src.copy(src["check"], checks, name=str(src.attrs["key"]))
+        atomic_write(self.path, write)
+        return self.path
 
     # --- reading -------------------------------------------------------------------------
     def read_attrs(self) -> dict[str, Any]:
@@ -172,3 +200,32 @@ def _py(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def _copy(src: h5py.File, dst: h5py.Group) -> None:
+    for k, v in src.attrs.items():
+        dst.attrs[k] = v
+    for name in src:
+        src.copy(src[name], dst, name=name)
+
+
+def _write_check_group(g: h5py.Group, attrs: dict[str, Any], measurements: list[Any],
+                       traces: dict[str, str], events: dict[str, list[dict]]) -> None:
+    for k, v in attrs.items():
+        g.attrs[k] = v
+    mg = g.create_group("measurements")
+    for m in measurements:
+        ds = mg.create_dataset(m.name, data=float(m.value))
+        ds.attrs.update({"units": m.limit.units, "low": m.limit.low, "high": m.limit.high,
+                         "marginal_low": m.limit.marginal_low,
+                         "marginal_high": m.limit.marginal_high, "verdict": m.verdict,
+                         "description": m.description or m.limit.description,
+                         "limit": m.limit.name, "requirement": m.limit.requirement})
+    tg = g.create_group("traces")
+    for name, target in traces.items():
+        tg[name] = h5py.SoftLink(target)
+    for name, rows in events.items():
+        data = np.array([(r["distance_m"], r["loss_db"],
+                          r["reflectance_db"] if r["reflectance_db"] is not None else math.nan,
+                          r["type"].encode()) for r in rows], dtype=EVENT_DTYPE)
+        g.create_dataset(f"events/{name}", data=data)
