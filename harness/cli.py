@@ -44,6 +44,13 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return code
 
 
+def _cmd_resume(args: argparse.Namespace) -> int:
+    from harness.runner import resume_run
+
+    _, code = resume_run(Path(args.run_dir), args.plan)
+    return code
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir)
     if not (run_dir / "run.h5").exists():
@@ -127,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plan", help="test plan (default: the one the run used)")
     p.add_argument("--trust", action="store_true", help="replay even if the files changed")
     p.set_defaults(func=_cmd_replay)
+
+    p = sub.add_parser("resume", help="continue a killed run: nothing measured is taken again")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--plan", help="test plan (default: the one the run used)")
+    p.set_defaults(func=_cmd_resume)
 
     p = sub.add_parser("report", help="rebuild report.pdf (and the manifest) of a run folder")
     p.add_argument("run_dir", metavar="RUN_DIR")

@@ -52,6 +52,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--limits", help="limits file (YAML); default: limits.yaml of the plan")
     group.addoption("--run-dir", help="folder of this run's record (created)")
     group.addoption("--replay", help="replay the acquisitions of this stored run folder")
+    group.addoption("--resume", action="store_true",
+                    help="continue the killed run in --run-dir: nothing measured is taken again")
     group.addoption("--operator", default=os.environ.get("USER", ""), help="who runs the plan")
 
 
@@ -165,15 +167,20 @@ class HarnessSession:
             "route": " – ".join(self.station_file.stations),
             "stations": json.dumps(self.station_file.stations),
             "operator": config.getoption("--operator") or "",
-            "station_file": str(self.station_file.path), "station_file_sha256": self.station_file.sha256,
+            "station_file": str(self.station_file.path.resolve()), "station_file_sha256": self.station_file.sha256,
             "limits_file": str(self.limits.path), "limits_file_sha256": self.limits.sha256,
             "software_version": __version__, "started_utc": utc_now(), "finished_utc": "",
-            "overall_verdict": "error", "plan": ",".join(str(a) for a in config.args),
+            "overall_verdict": "error", "plan": ",".join(str(Path(a).resolve()) for a in config.args),
         }
+        self.done: ReplaySource | None = None
         if self.replay_dir:
-            self.source = ReplaySource(RunStore(Path(self.replay_dir) / "run.h5"))
+            self.source = ReplaySource(RunStore(Path(self.replay_dir) / "run.h5").read_acquisitions())
             attrs["replay_of"] = self.source_run_id()
-        self.store.create(attrs)
+        if config.getoption("--resume"):
+            self.done = ReplaySource(self.store.read_step_acquisitions())
+            self.store.set_attrs({"resumed_utc": utc_now(), "overall_verdict": "error"})
+        else:
+            self.store.create(attrs)
         if self.station_file.simulator and not self.replay_dir:
             sim = self.station_file.simulator
             self.sim = SimulatorProcess(sim["span"], sim.get("faults") or [])
@@ -217,7 +224,7 @@ class HarnessSession:
                                                   "idn": inner.identify()})
         wrapper = {"otdr": RecordingOtdr, "osa": RecordingOsa,
                    "transponder": RecordingTransponder}[role]
-        return wrapper(inner, station, self.store, self._link, self.describe(station))
+        return wrapper(inner, station, self.store, self._link, self.describe(station), self.done)
 
     # --- pytest hooks ----------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)

@@ -40,15 +40,19 @@ class _Recorder:
     current check on every use (a repeated request is served from the record, not re-taken)."""
 
     def __init__(self, inner: Any, station: str, store: RunStore, link: Linker,
-                 describe: Callable[[str, Any], dict[str, Any]]) -> None:
+                 describe: Callable[[str, Any], dict[str, Any]],
+                 done: "ReplaySource | None" = None) -> None:
         self.inner, self.station, self.store, self.link = inner, station, store, link
         self.describe = describe
         self.port = 0
+        self.done = done
         self._done: dict[str, tuple[Any, str]] = {}
 
     def _once(self, request: dict[str, Any], name: str, take: Callable[[], Any],
               save: Callable[[Any], str]) -> Any:
         key = canonical(request)
+        if key not in self._done and self.done is not None and self.done.has(request):
+            self._done[key] = self.done.result(request)  # measured before a resume
         if key not in self._done:
             result = take()
             self._done[key] = (result, save(result))
@@ -125,17 +129,36 @@ def _flat(settings: Any) -> dict[str, Any]:
 
 
 class ReplaySource:
-    """The acquisitions of a stored run, looked up by request."""
+    """Stored acquisitions by request, turned back into protocol results.
 
-    def __init__(self, store: RunStore) -> None:
-        self.acquisitions = store.read_acquisitions()
-        self.idn = {}
+    Serves a finished run's record (replay) or a killed run's verified steps (resume).
+    """
+
+    def __init__(self, acquisitions: dict[str, dict[str, Any]]) -> None:
+        self.acquisitions = acquisitions
+
+    def has(self, request: dict[str, Any]) -> bool:
+        return canonical(request) in self.acquisitions
 
     def get(self, request: dict[str, Any]) -> dict[str, Any]:
         key = canonical(request)
         if key not in self.acquisitions:
             raise StoreError(f"replay: the stored run holds no acquisition for {key}")
         return self.acquisitions[key]
+
+    def result(self, request: dict[str, Any]) -> tuple[Any, str]:
+        """(OtdrTrace | Spectrum | PmBin, path in the record) for a stored request."""
+        row = self.get(request)
+        x, y = row["arrays"]["x"], row["arrays"]["y"]
+        if request["kind"] == "otdr":
+            settings = OtdrSettings(**{k: request[k] for k in OtdrSettings.__dataclass_fields__})
+            return OtdrTrace(settings, x, y, request["port"], row.get("instrument_idn", "")), row["path"]
+        if request["kind"] == "osa":
+            settings = OsaSettings(**{k: request[k] for k in OsaSettings.__dataclass_fields__})
+            return Spectrum(settings, x, y, request["port"], row.get("instrument_idn", "")), row["path"]
+        values = {name: float(row["arrays"][name][0]) for name in PM_FIELDS}
+        return PmBin(request["aid"], row.get("period", "15-MIN"), float(x[0]), values,
+                     tuple(json.loads(row.get("alarms", "[]")))), row["path"]
 
 
 class ReplayOtdr(Otdr):
@@ -151,10 +174,9 @@ class ReplayOtdr(Otdr):
         self.port = port
 
     def measure(self, settings: OtdrSettings) -> OtdrTrace:
-        row = self.source.get(otdr_request(self.station, self.port, settings))
-        self.link(f"otdr_{self.station}_p{self.port}_{settings.wavelength_nm:.0f}nm", row["path"])
-        return OtdrTrace(settings, row["arrays"]["x"], row["arrays"]["y"], self.port,
-                         row.get("instrument_idn", ""))
+        trace, path = self.source.result(otdr_request(self.station, self.port, settings))
+        self.link(f"otdr_{self.station}_p{self.port}_{settings.wavelength_nm:.0f}nm", path)
+        return trace
 
     def close(self) -> None:
         pass
@@ -173,10 +195,9 @@ class ReplayOsa(Osa):
         self.port = port
 
     def sweep(self, settings: OsaSettings) -> Spectrum:
-        row = self.source.get(osa_request(self.station, self.port, settings))
-        self.link(f"osa_{self.station}_p{self.port}", row["path"])
-        return Spectrum(settings, row["arrays"]["x"], row["arrays"]["y"], self.port,
-                        row.get("instrument_idn", ""))
+        spectrum, path = self.source.result(osa_request(self.station, self.port, settings))
+        self.link(f"osa_{self.station}_p{self.port}", path)
+        return spectrum
 
     def close(self) -> None:
         pass
@@ -192,11 +213,9 @@ class ReplayTransponder(Transponder):
         return f"REPLAY,{self.station},transponder"
 
     def read_pm(self, aid: str) -> PmBin:
-        row = self.source.get(pm_request(self.station, aid))
-        self.link(f"pm_{self.station}_{aid}", row["path"])
-        values = {name: float(row["arrays"][name][0]) for name in PM_FIELDS}
-        return PmBin(aid, row.get("period", "15-MIN"), float(row["arrays"]["x"][0]), values,
-                     tuple(json.loads(row.get("alarms", "[]"))))
+        pm, path = self.source.result(pm_request(self.station, aid))
+        self.link(f"pm_{self.station}_{aid}", path)
+        return pm
 
     def alarms(self) -> list[Alarm]:
         out = []

@@ -16,7 +16,7 @@ import pytest
 
 from harness.config import load_limits_file, load_station_file
 from harness.errors import HarnessError, StoreError
-from harness.manifest import verify_manifest, write_manifest
+from harness.manifest import sha256_file, verify_manifest, write_manifest
 from harness.store import RunStore
 from harness.summary import print_summary, write_summary
 
@@ -74,6 +74,33 @@ def run_plan(station: Path = DEFAULT_STATION, limits: Path = DEFAULT_LIMITS,
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         if not (run_dir / "run.h5").exists():
             raise HarnessError(f"the test plan did not run (pytest exit {int(code)})")
+    summary = finish_run(run_dir)
+    if not quiet:
+        print_summary(summary, run_dir)
+    return run_dir, 0 if summary["overall_verdict"] == "pass" else 1
+
+
+def resume_run(run_dir: Path, plan: Path | None = None, quiet: bool = False) -> tuple[Path, int]:
+    """Continue a killed run in place: every verified measurement is served from its step file,
+    the rest are taken, every check is judged again, and the run folder is finished."""
+    run_dir = Path(run_dir)
+    store = RunStore(run_dir / "run.h5")
+    if not store.journal.path.exists():
+        raise StoreError(f"{run_dir}: not a run folder (no steps/journal.jsonl)")
+    attrs = store._read_json("run.json")
+    station = Path(attrs.get("station_file", ""))
+    if not station.is_file() or sha256_file(station) != attrs.get("station_file_sha256"):
+        raise StoreError(f"{run_dir}: the station file {station} is gone or changed since the run started")
+    limits = run_dir / "inputs" / "limits.yaml"
+    stored_plan = Path(attrs.get("plan", "").split(",")[0]) if attrs.get("plan") else DEFAULT_PLAN
+    plan = Path(plan) if plan else stored_plan
+    args = [str(plan), "--station", str(station), "--limits", str(limits), "--run-dir", str(run_dir),
+            "--resume", "--junitxml", str(run_dir / "junit.xml"), "-p", "no:cacheprovider",
+            "--strict-markers", "-q", "--no-header", "-rN",
+            "--rootdir", str(Path(plan).resolve().parent)]
+    if attrs.get("operator"):
+        args += ["--operator", attrs["operator"]]
+    pytest.main(args)
     summary = finish_run(run_dir)
     if not quiet:
         print_summary(summary, run_dir)

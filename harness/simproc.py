@@ -18,7 +18,7 @@ class SimulatorProcess:
         cmd = [sys.executable, "-m", "instruments.sim", "--span", span, "--json"]
         for fault in faults or []:
             cmd += ["--fault", json.dumps(fault)]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + timeout_s
         line = ""
@@ -37,6 +37,8 @@ class SimulatorProcess:
         self.resources: dict[str, str] = json.loads(line)
 
     def stop(self) -> None:
+        if self.proc.stdin and not self.proc.stdin.closed:
+            self.proc.stdin.close()
         if self.proc.poll() is None:
             self.proc.terminate()
             try:

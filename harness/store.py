@@ -177,21 +177,41 @@ class RunStore:
         return out
 
     def read_acquisitions(self) -> dict[str, dict[str, Any]]:
-        """Every acquisition by its canonical request: attributes and arrays."""
+        """Every acquisition of the consolidated record by its canonical request."""
         out = {}
         with self._open("r") as f:
             for name, g in f["acquisitions"].items():
-                row = {k: _py(v) for k, v in g.attrs.items()}
-                row["arrays"] = {k: np.asarray(ds[()]) for k, ds in g.items()}
-                row["path"] = f"/acquisitions/{name}"
+                row = _acquisition_row(g, f"/acquisitions/{name}")
                 out[row["request"]] = row
         return out
+
+    def read_step_acquisitions(self) -> dict[str, dict[str, Any]]:
+        """Every verified acquisition step of a run in progress (or killed), by request."""
+        out = {}
+        for name in sorted(self.journal.verified()):
+            if name.startswith("acq-"):
+                with self._open("r", self.steps / name) as f:
+                    row = _acquisition_row(f, f"/acquisitions/{name[4:8]}")
+                out[row["request"]] = row
+        return out
+
+    def completed_checks(self) -> dict[str, str]:
+        """Check key → verdict of every verified check step."""
+        return {e["check"]: e.get("verdict", "") for n, e in self.journal.verified().items()
+                if n.startswith("check-")}
 
     def read_instruments(self) -> dict[str, dict[str, dict[str, Any]]]:
         with self._open("r") as f:
             return {station: {role: {k: _py(v) for k, v in g.attrs.items()}
                               for role, g in sg.items()}
                     for station, sg in f["instruments"].items()}
+
+
+def _acquisition_row(g: h5py.Group, path: str) -> dict[str, Any]:
+    row = {k: _py(v) for k, v in g.attrs.items()}
+    row["arrays"] = {k: np.asarray(ds[()]) for k, ds in g.items()}
+    row["path"] = path
+    return row
 
 
 def _py(value: Any) -> Any:

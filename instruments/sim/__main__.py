@@ -52,6 +52,9 @@ def serve(span_path: str, faults: list[dict], host: str, as_json: bool,
         print("Ctrl-C to stop.", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if as_json:
+        # started by a harness: stop when its pipe closes, so a killed parent leaves no orphan
+        threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
     try:
         while not stop.wait(0.5):
             pass

@@ -1,0 +1,111 @@
+"""A campaign killed with SIGKILL at random points and resumed loses no completed measurement,
+takes none again, and ends with the verdicts and values of an uninterrupted run.
+
+The default suite kills a handful of runs; ``pytest -m stress`` kills 50.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+SIM = REPO / "test_plans" / "stations" / "sim.yaml"
+SPAN = REPO / "instruments" / "sim" / "spans" / "aktau_sumgait.yaml"
+
+
+def small_station(tmp: Path) -> Path:
+    data = yaml.safe_load(SIM.read_text())
+    data["simulator"] = {"span": str(SPAN), "faults": []}
+    data["fibres"] = {k: v for k, v in data["fibres"].items() if k.startswith("FP1")}
+    data["wavelengths_nm"] = [1550]
+    path = tmp / "station.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "harness.cli", *args]
+
+
+def results_of(run_dir: Path) -> dict[str, tuple]:
+    with h5py.File(run_dir / "run.h5", "r") as f:
+        return {k: (g.attrs["verdict"], tuple(float(ds[()]) for ds in g["measurements"].values()))
+                for k, g in f["checks"].items()}
+
+
+def step_hashes(run_dir: Path) -> dict[str, str]:
+    journal = run_dir / "steps" / "journal.jsonl"
+    out = {}
+    if journal.exists():
+        for line in journal.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry["file"].startswith("acq-"):
+                out[entry["request"]] = entry["sha256"]
+    return out
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ref")
+    station = small_station(tmp)
+    t0 = time.monotonic()
+    proc = subprocess.run(cli("run", "--station", str(station), "--results", str(tmp), "--run-id", "ref"),
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return station, tmp / "ref", time.monotonic() - t0
+
+
+def kill_and_resume(reference, tmp: Path, delay: float) -> str:
+    station, ref_dir, _ = reference
+    proc = subprocess.Popen(cli("run", "--station", str(station), "--results", str(tmp), "--run-id", "k"),
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    run_dir = tmp / "k"
+    before = step_hashes(run_dir)
+    if not (run_dir / "steps" / "journal.jsonl").exists():
+        return "killed before the first step"
+    res = subprocess.run(cli("resume", str(run_dir)), cwd=REPO, capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    after = step_hashes(run_dir)
+    # nothing measured before the kill was lost or taken again
+    for request, digest in before.items():
+        assert after[request] == digest
+    assert len(after) == len(step_hashes(ref_dir))
+    assert results_of(run_dir) == results_of(ref_dir)
+    return f"{len(before)} acquisitions kept"
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_killed_run_resumes_to_the_same_verdicts(reference, tmp_path, seed):
+    duration = reference[2]
+    delay = random.Random(seed).uniform(0.3, 0.8) * duration
+    print(kill_and_resume(reference, tmp_path, delay))
+
+
+@pytest.mark.stress
+def test_fifty_kills(reference, tmp_path):
+    duration = reference[2]
+    rng = random.Random(2026)
+    outcomes = []
+    for i in range(50):
+        tmp = tmp_path / str(i)
+        tmp.mkdir()
+        outcomes.append(kill_and_resume(reference, tmp, rng.uniform(0.05, 1.0) * duration))
+    print("\n".join(outcomes))
