@@ -21,7 +21,16 @@ from instruments.sim.span import DEFAULT_SPAN, SpanFileError
 
 def _cmd_run(args: argparse.Namespace) -> int:
     _, code = run_plan(Path(args.station), Path(args.limits), Path(args.results), Path(args.plan),
-                       run_id=args.run_id, operator=args.operator or "")
+                       run_id=args.run_id, operator=args.operator or "", yes=args.yes,
+                       answers=Path(args.answers) if args.answers else None,
+                       allow_live_fibre=args.allow_live_fibre)
+    return code
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from harness.runner import merge_runs
+
+    _, code = merge_runs(Path(args.run_a), Path(args.run_b), args.results, args.plan, args.trust)
     return code
 
 
@@ -116,7 +125,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plan", default=str(DEFAULT_PLAN), help="test plan folder or file")
     p.add_argument("--run-id", help="name of the run folder (default: UTC time)")
     p.add_argument("--operator", help="engineer running the plan")
+    p.add_argument("--yes", action="store_true", help="answer yes to every operator prompt")
+    p.add_argument("--answers", help="answers file for operator prompts (YAML)")
+    p.add_argument("--allow-live-fibre", action="store_true",
+                   help="fire the OTDR even into a fibre carrying traffic (recorded)")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("merge", help="join the runs of the two stations into one bidirectional run")
+    p.add_argument("run_a", metavar="RUN_A")
+    p.add_argument("run_b", metavar="RUN_B")
+    p.add_argument("--results", help="where the merged run folder goes (default: beside RUN_A)")
+    p.add_argument("--plan", help="test plan (default: the one RUN_A used)")
+    p.add_argument("--trust", action="store_true", help="merge even if the files changed")
+    p.set_defaults(func=_cmd_merge)
 
     p = sub.add_parser("sim", help="serve both simulated landing stations in the foreground")
     p.add_argument("--span", default=str(DEFAULT_SPAN), help="span file (YAML)")

@@ -32,6 +32,8 @@ class InstrumentConfig:
     model: str
     resource: str
     options: dict[str, Any] = field(default_factory=dict)
+    switch: bool = True
+    """False when the instrument has no optical switch: the engineer patches it by hand."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ class StationFile:
                     if key not in resources:
                         raise ConfigError(f"{self.path}: simulator serves no {key}")
                     roles[role] = InstrumentConfig(station, role, inst.model, resources[key],
-                                                   inst.options)
+                                                   inst.options, inst.switch)
 
 
 def _load_yaml(path: Path) -> dict[str, Any]:
@@ -166,8 +168,10 @@ def load_station_file(path: Path) -> StationFile:
                 raise ConfigError(f"{iwhere}.model: {model} is a {MODELS[model].kind}, not a {role}")
             resource = _get(spec, "resource", str, iwhere)
             validate_resource(model, resource, iwhere)
-            options = {k: v for k, v in spec.items() if k not in ("model", "resource")}
-            instruments[station][role] = InstrumentConfig(station, role, model, resource, options)
+            switch = _get(spec, "switch", bool, iwhere, True)
+            options = {k: v for k, v in spec.items() if k not in ("model", "resource", "switch")}
+            instruments[station][role] = InstrumentConfig(station, role, model, resource, options,
+                                                          switch)
     fibres = []
     for name, spec in _get(data, "fibres", dict, where).items():
         fwhere = f"{where}: fibres.{name}"

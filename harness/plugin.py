@@ -30,7 +30,10 @@ from harness.recording import (RecordingOsa, RecordingOtdr, RecordingTransponder
                                ReplayOtdr, ReplaySource, ReplayTransponder)
 from harness.simproc import SimulatorProcess
 from harness.store import RunStore, check_key
-from harness.verdict import Measurement, judge, worst
+from harness.check import CheckRecorder
+from harness.pool import InstrumentPool, ManualPatch
+from harness.prompts import Operator, load_answers
+from harness.verdict import worst
 from instruments.errors import InstrumentError
 from instruments.registry import MODELS
 
@@ -51,10 +54,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--station", help="station file (YAML); enables the harness")
     group.addoption("--limits", help="limits file (YAML); default: limits.yaml of the plan")
     group.addoption("--run-dir", help="folder of this run's record (created)")
-    group.addoption("--replay", help="replay the acquisitions of this stored run folder")
+    group.addoption("--replay", action="append", default=[],
+                    help="replay the acquisitions of this stored run folder (repeat to merge runs)")
     group.addoption("--resume", action="store_true",
                     help="continue the killed run in --run-dir: nothing measured is taken again")
     group.addoption("--operator", default=os.environ.get("USER", ""), help="who runs the plan")
+    group.addoption("--yes", action="store_true", help="answer yes to every operator prompt")
+    group.addoption("--answers", help="answers file (YAML: prompt key or glob -> answer)")
+    group.addoption("--allow-live-fibre", action="store_true",
+                    help="fire the OTDR even into a fibre that carries traffic (recorded)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -70,79 +78,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 SESSION = pytest.StashKey["HarnessSession"]()
-
-
-class CheckRecorder:
-    """What a test uses to record its results; one per check (test item)."""
-
-    def __init__(self, nodeid: str, limits: LimitsFile) -> None:
-        self.nodeid = nodeid
-        self.limits = limits
-        self.measurements: list[Measurement] = []
-        self.traces: dict[str, str] = {}
-        self.events: dict[str, list[dict]] = {}
-        self.context: dict[str, Any] = {"station": "", "fibre": "", "wavelength_nm": math.nan}
-        self.messages: list[str] = []
-
-    def where(self, **context: Any) -> None:
-        """Say what this check is about: ``station``, ``fibre``, ``wavelength_nm``."""
-        self.context.update(context)
-
-    def measure(self, name: str, value: float, limit: str, detail: str = "") -> Measurement:
-        """Judge ``value`` against limit ``limit`` of the limits file and record it.
-
-        ``detail`` (e.g. "at 212.3 km from AKTAU") goes into the message when it fails.
-        """
-        spec = self.limits[limit]
-        m = Measurement(name, float(value), spec, judge(float(value), spec), detail)
-        self.measurements.append(m)
-        if m.verdict in ("fail", "marginal"):
-            label = " ".join(str(self.context[k]) for k in ("fibre",) if self.context.get(k))
-            self.messages.append(f"{label + ': ' if label else ''}{m.describe()}"
-                                 f"{' ' + detail if detail else ''}")
-        return m
-
-    def record_events(self, name: str, events: list[dict]) -> None:
-        """Attach an event table (dicts with distance_m, loss_db, reflectance_db, type)."""
-        self.events[name] = events
-
-    def link(self, name: str, path: str) -> None:
-        self.traces[name] = path
-
-    @property
-    def verdict(self) -> str:
-        return worst(*(m.verdict for m in self.measurements))
-
-
-class InstrumentPool:
-    """Opens each station's instruments on first use and closes them at the end of the run."""
-
-    def __init__(self, session: "HarnessSession") -> None:
-        self.session = session
-        self._open: dict[tuple[str, str], Any] = {}
-
-    def get(self, station: str, role: str) -> Any:
-        key = (station, role)
-        if key not in self._open:
-            self._open[key] = self.session.open_instrument(station, role)
-        return self._open[key]
-
-    def otdr(self, station: str) -> Any:
-        return self.get(station, "otdr")
-
-    def osa(self, station: str) -> Any:
-        return self.get(station, "osa")
-
-    def transponder(self, station: str) -> Any:
-        return self.get(station, "transponder")
-
-    def close(self) -> None:
-        for inst in self._open.values():
-            try:
-                inst.close()
-            except (InstrumentError, OSError):
-                pass
-        self._open.clear()
 
 
 class HarnessSession:
@@ -174,8 +109,12 @@ class HarnessSession:
         }
         self.done: ReplaySource | None = None
         if self.replay_dir:
-            self.source = ReplaySource(RunStore(Path(self.replay_dir) / "run.h5").read_acquisitions())
-            attrs["replay_of"] = self.source_run_id()
+            stored = [RunStore(Path(d) / "run.h5") for d in self.replay_dir]
+            acquisitions: dict[str, Any] = {}
+            for run in stored:
+                acquisitions.update(run.read_acquisitions())
+            self.source = ReplaySource(acquisitions)
+            attrs["replay_of"] = "+".join(run.read_attrs().get("run_id", "") for run in stored)
         if config.getoption("--resume"):
             self.done = ReplaySource(self.store.read_step_acquisitions())
             self.store.set_attrs({"resumed_utc": utc_now(), "overall_verdict": "error"})
@@ -185,11 +124,12 @@ class HarnessSession:
             sim = self.station_file.simulator
             self.sim = SimulatorProcess(sim["span"], sim.get("faults") or [])
             self.station_file.resolve_sim(self.sim.resources)
-        self.pool = InstrumentPool(self)
+        self.pool = InstrumentPool(self.open_instrument)
+        answers = load_answers(config.getoption("--answers"))
+        self.operator = Operator(config.getoption("--operator") or "", config.getoption("--yes"),
+                                 answers, self.store.add_prompt,
+                                 config.pluginmanager.getplugin("capturemanager"))
         self.verdicts: dict[str, str] = {}
-
-    def source_run_id(self) -> str:
-        return RunStore(Path(self.replay_dir) / "run.h5").read_attrs().get("run_id", "")
 
     # --- instruments -----------------------------------------------------------------------
     def describe(self, station: str):
@@ -220,6 +160,8 @@ class HarnessSession:
         except KeyError:
             raise HarnessError(f"{self.station_file.path}: station {station} has no {role}") from None
         inner = MODELS[cfg.model].open(cfg.resource, **cfg.options)
+        if not cfg.switch and role in ("otdr", "osa"):
+            inner = ManualPatch(inner, station, role, self.operator.confirm, self.describe(station))
         self.store.add_instrument(station, role, {"model": cfg.model, "resource": cfg.resource,
                                                   "idn": inner.identify()})
         wrapper = {"otdr": RecordingOtdr, "osa": RecordingOsa,
@@ -323,6 +265,18 @@ def limits(request: pytest.FixtureRequest) -> LimitsFile:
 def instruments(request: pytest.FixtureRequest) -> InstrumentPool:
     """The station's instruments, opened on first use: ``instruments.otdr("AKTAU")``."""
     return _session(request).pool
+
+
+@pytest.fixture(scope="session")
+def operator(request: pytest.FixtureRequest) -> Operator:
+    """Operator prompts: ``operator.confirm(key, text)``; every answer is recorded."""
+    return _session(request).operator
+
+
+@pytest.fixture(scope="session")
+def allow_live_fibre(request: pytest.FixtureRequest) -> bool:
+    """Whether the engineer allowed OTDR shots into fibres that carry traffic."""
+    return bool(request.config.getoption("--allow-live-fibre"))
 
 
 @pytest.fixture

@@ -51,7 +51,9 @@ def prepare_run_dir(results: Path, run_id: str) -> Path:
 
 def run_plan(station: Path = DEFAULT_STATION, limits: Path = DEFAULT_LIMITS,
              results: Path = DEFAULT_RESULTS, plan: Path = DEFAULT_PLAN, run_id: str | None = None,
-             replay: Path | None = None, operator: str = "", quiet: bool = False) -> tuple[Path, int]:
+             replay: list[Path] | None = None, operator: str = "", quiet: bool = False,
+             yes: bool = False, answers: Path | None = None,
+             allow_live_fibre: bool = False) -> tuple[Path, int]:
     """Run ``plan`` against ``station``; returns (run folder, exit code: 0 pass, 1 fail/error)."""
     station_file = load_station_file(station)
     load_limits_file(limits)
@@ -68,8 +70,14 @@ def run_plan(station: Path = DEFAULT_STATION, limits: Path = DEFAULT_LIMITS,
             "--rootdir", str(Path(plan).resolve().parent)]
     if operator or station_file.operator:
         args += ["--operator", operator or station_file.operator]
-    if replay:
-        args += ["--replay", str(replay)]
+    for source in replay or []:
+        args += ["--replay", str(source)]
+    if yes:
+        args.append("--yes")
+    if answers:
+        args += ["--answers", str(answers)]
+    if allow_live_fibre:
+        args.append("--allow-live-fibre")
     code = pytest.main(args)
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         if not (run_dir / "run.h5").exists():
@@ -138,7 +146,7 @@ def replay_run(run_dir: Path, limits: Path | None = None, results: Path | None =
     plan = Path(plan) if plan else (stored_plan if stored_plan.exists() else DEFAULT_PLAN)
     new_dir, code = run_plan(station, limits, Path(results) if results else run_dir.parent, plan,
                              run_id=new_run_id(f"replay-of-{attrs.get('run_id', run_dir.name)}"),
-                             replay=run_dir, quiet=quiet)
+                             replay=[run_dir], quiet=quiet)
     before = {k: v["verdict"] for k, v in original.read_checks().items()}
     after = {k: v["verdict"] for k, v in RunStore(new_dir / "run.h5").read_checks().items()}
     diffs = [f"{k}: {before.get(k, 'absent')} -> {after.get(k, 'absent')}"
@@ -151,3 +159,49 @@ def load_summary(run_dir: Path) -> dict:
         return json.loads((run_dir / "summary.json").read_text())
     except (OSError, ValueError):
         raise StoreError(f"{run_dir}: no readable summary.json") from None
+
+
+def merge_runs(run_a: Path, run_b: Path, results: Path | None = None, plan: Path | None = None,
+               trust: bool = False, quiet: bool = False) -> tuple[Path, int]:
+    """Join two single-station runs (one per landing station) into one acquisition run.
+
+    The merged station file holds both stations' instruments; the plan is replayed over the
+    acquisitions of both runs, so the checks that need both ends (splice loss averaged over
+    two directions, stitched end-to-end loss) are judged too.
+    """
+    import yaml
+
+    runs = [Path(run_a), Path(run_b)]
+    merged: dict | None = None
+    for run in runs:
+        if not (run / "run.h5").exists():
+            raise StoreError(f"{run}: not a run folder (no run.h5)")
+        if not trust:
+            problems = verify_manifest(run)
+            if problems:
+                raise StoreError(f"{run}: refusing to merge a run whose files changed: {problems[0]}")
+        data = yaml.safe_load((run / "inputs" / "station.yaml").read_text())
+        if merged is None:
+            merged = data
+        else:
+            for station, roles in data.get("stations", {}).items():
+                if station in merged["stations"]:
+                    raise HarnessError(f"{run}: station {station} is in both runs")
+                merged["stations"][station] = roles
+    merged.pop("simulator", None)
+    for roles in merged["stations"].values():
+        for spec in roles.values():
+            if spec.get("resource") == "sim":
+                spec["resource"] = "TCPIP::replay::1::SOCKET"  # never opened: replayed
+    results = Path(results) if results else runs[0].parent
+    staging = results / f".merge-{new_run_id()}.yaml"
+    staging.parent.mkdir(parents=True, exist_ok=True)
+    staging.write_text(yaml.safe_dump(merged, sort_keys=False))
+    names = "+".join(r.name for r in runs)
+    stored_plan = RunStore(runs[0] / "run.h5").read_attrs().get("plan", "").split(",")[0]
+    plan = Path(plan) if plan else (Path(stored_plan) if stored_plan and Path(stored_plan).exists() else DEFAULT_PLAN)
+    try:
+        return run_plan(staging, runs[0] / "inputs" / "limits.yaml", results, plan,
+                        run_id=new_run_id(f"merge-of-{names}"), replay=runs, quiet=quiet)
+    finally:
+        staging.unlink(missing_ok=True)

@@ -97,6 +97,18 @@ class RunStore:
         data.setdefault(station, {})[role] = attrs
         self._write_json("instruments.json", data)
 
+    def add_prompt(self, entry: dict[str, Any]) -> None:
+        """Record an operator prompt and its answer (who, how, when)."""
+        data = self._read_json("prompts.json")
+        data.setdefault("prompts", []).append(entry)
+        self._write_json("prompts.json", data)
+
+    def add_decision(self, entry: dict[str, Any]) -> None:
+        """Record a safety decision (e.g. the laser interlock's) with its reason and time."""
+        data = self._read_json("decisions.json")
+        data.setdefault("decisions", []).append(entry)
+        self._write_json("decisions.json", data)
+
     def add_acquisition(self, request: dict[str, Any], x: np.ndarray, y: np.ndarray,
                         x_units: tuple[str, str], y_units: tuple[str, str],
                         attrs: dict[str, Any], extra: dict[str, np.ndarray] | None = None) -> str:
@@ -146,6 +158,10 @@ class RunStore:
                         g = inst.require_group(f"{station}/{role}")
                         for k, v in values.items():
                             g.attrs[k] = v
+                for group in ("prompts", "decisions"):
+                    rows = self._read_json(f"{group}.json").get(group, [])
+                    out.create_dataset(group, data=[json.dumps(r, sort_keys=True) for r in rows],
+                                       dtype=h5py.string_dtype())
                 acq = out.create_group("acquisitions")
                 checks = out.create_group("checks")
                 for name in sorted(good):
@@ -199,6 +215,13 @@ class RunStore:
         """Check key → verdict of every verified check step."""
         return {e["check"]: e.get("verdict", "") for n, e in self.journal.verified().items()
                 if n.startswith("check-")}
+
+    def read_log(self, group: str) -> list[dict[str, Any]]:
+        """The recorded ``prompts`` or ``decisions`` of a consolidated record."""
+        with self._open("r") as f:
+            if group not in f:
+                return []
+            return [json.loads(_py(v)) for v in f[group][()]]
 
     def read_instruments(self) -> dict[str, dict[str, dict[str, Any]]]:
         with self._open("r") as f:
