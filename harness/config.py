@@ -64,6 +64,8 @@ class StationFile:
     fibres: list[FibreConfig]
     wavelengths_nm: list[float]
     simulator: dict[str, Any] | None
+    route_events: list[dict[str, Any]] = field(default_factory=list)
+    """Cable-level events of the route plan (distance_km, kind, label), if the file names one."""
 
     def resolve_sim(self, resources: dict[str, str]) -> None:
         """Fill ``resource: sim`` entries from a running simulator's ``STATION/role`` map."""
@@ -136,6 +138,19 @@ def _visa_resource_ok(resource: str) -> bool:
     return True
 
 
+def self_contained_station_yaml(path: Path) -> str:
+    """The station file with its route plan inlined and the simulator's span path absolute,
+    so a copy kept in a run folder loads anywhere (replay, resume, merge)."""
+    sf = load_station_file(path)
+    data = _load_yaml(Path(path))
+    data["route"] = {k: v for k, v in data["route"].items() if k != "plan"}
+    data["route"]["events"] = sf.route_events
+    if sf.simulator:
+        data["simulator"] = dict(data["simulator"], span=sf.simulator["span"])
+    header = f"# {Path(path).name} as used by this run (route plan inlined, paths absolute)\n"
+    return header + yaml.safe_dump(data, sort_keys=False)
+
+
 def load_station_file(path: Path) -> StationFile:
     """Load and validate a station file; raises :class:`ConfigError` naming the bad field."""
     path = Path(path)
@@ -198,7 +213,17 @@ def load_station_file(path: Path) -> StationFile:
     wavelengths = _get(data, "wavelengths_nm", list, where, [1550.0])
     if not all(isinstance(w, (int, float)) and 1200 < w < 1700 for w in wavelengths):
         raise ConfigError(f"{where}.wavelengths_nm: expected OTDR wavelengths in nm")
+    route_events = route.get("events", [])
+    if "plan" in route:
+        plan_path = path.parent / _get(route, "plan", str, f"{where}: route")
+        plan = _load_yaml(plan_path)
+        events = plan.get("events")
+        if not isinstance(events, list) or not all(
+                isinstance(e, dict) and isinstance(e.get("distance_km"), (int, float)) for e in events):
+            raise ConfigError(f"{plan_path}: events: expected a list with distance_km on each")
+        route_events = events
     return StationFile(
+        route_events=route_events,
         path=path, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
         campaign=_get(data, "campaign", str, where, "acceptance"),
         cable=_get(data, "cable", str, where, ""),

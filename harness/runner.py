@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import load_limits_file, load_station_file
+from harness.config import load_limits_file, load_station_file, self_contained_station_yaml
 from harness.errors import HarnessError, StoreError
 from harness.manifest import sha256_file, verify_manifest, write_manifest
 from harness.store import RunStore
@@ -62,7 +62,7 @@ def run_plan(station: Path = DEFAULT_STATION, limits: Path = DEFAULT_LIMITS,
     run_dir = prepare_run_dir(Path(results), run_id or new_run_id())
     inputs = run_dir / "inputs"
     inputs.mkdir()
-    shutil.copy2(station, inputs / "station.yaml")
+    (inputs / "station.yaml").write_text(self_contained_station_yaml(station))
     shutil.copy2(limits, inputs / "limits.yaml")
     args = [str(plan), "--station", str(station), "--limits", str(limits),
             "--run-dir", str(run_dir), "--junitxml", str(run_dir / "junit.xml"),

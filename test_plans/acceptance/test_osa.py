@@ -1,4 +1,5 @@
-"""OSA acceptance check: OSNR of every channel received on each fibre (DOMAIN.md check 8)."""
+"""OSA acceptance checks on every received fibre: channel OSNR, grid offset, flatness
+(DOMAIN.md check 8)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,21 @@ import pytest
 from harness.analysis.osa import find_channels
 
 
-@pytest.mark.requirement("ACC-8")
-def test_osnr(received_osa, instruments, fibres, osa_settings, limits, check):
-    """Channel OSNR (0.1 nm)"""
+@pytest.fixture
+def channels(received_osa, instruments, fibres, osa_settings, limits, check):
+    """The channels of the spectrum received on the fibre (one sweep per fibre per run)."""
     rx = received_osa
     check.where(station=rx.station, fibre=rx.fibre)
     osa = instruments.osa(rx.station)
     osa.select_port(fibres[rx.fibre].osa_port)
     spectrum = osa.sweep(osa_settings)
-    channels = find_channels(spectrum.wavelength_nm, spectrum.power_dbm,
-                             rbw_nm=osa_settings.rbw_nm,
-                             spacing_ghz=float(limits.parameter("osa")["grid_spacing_ghz"]))
+    return find_channels(spectrum.wavelength_nm, spectrum.power_dbm, rbw_nm=osa_settings.rbw_nm,
+                         spacing_ghz=float(limits.parameter("osa")["grid_spacing_ghz"]))
+
+
+@pytest.mark.requirement("ACC-8")
+def test_osnr(channels, received_osa, check):
+    """Channel OSNR (0.1 nm)"""
     measured = [c for c in channels if c.osnr_db is not None]
     if not measured:
         notes = {c.osnr_note for c in channels} or {"no channel found"}
@@ -25,5 +30,21 @@ def test_osnr(received_osa, instruments, fibres, osa_settings, limits, check):
         return
     worst = min(measured, key=lambda c: c.osnr_db)
     check.measure("min_osnr", worst.osnr_db, "osa.min_osnr",
-                  detail=f"channel {worst.grid_thz:.2f} THz ({worst.center_nm:.2f} nm) at {rx.station}, "
-                         f"{len(measured)} channels measured")
+                  detail=f"channel {worst.grid_thz:.2f} THz ({worst.center_nm:.2f} nm) at "
+                         f"{received_osa.station}, {len(measured)} channels measured")
+
+
+@pytest.mark.requirement("ACC-8")
+def test_channel_grid(channels, check):
+    """Channel offset from the ITU grid"""
+    worst = max(channels, key=lambda c: abs(c.offset_ghz), default=None)
+    check.measure("grid_offset", abs(worst.offset_ghz) if worst else float("nan"), "osa.grid_offset",
+                  detail=f"channel {worst.grid_thz:.2f} THz" if worst else "no channel found")
+
+
+@pytest.mark.requirement("ACC-8")
+def test_flatness(channels, check):
+    """Channel power flatness"""
+    powers = [c.power_dbm for c in channels]
+    value = max(powers) - min(powers) if len(powers) > 1 else float("nan")
+    check.measure("flatness", value, "osa.flatness", detail=f"over {len(powers)} channels")

@@ -62,3 +62,18 @@ def test_end_to_end_loss(both_ends, fibre_wl, station, check):
         detail = f"stitched at {joined.stitch_m / 1000:.1f} km"
     check.measure("end_to_end_loss", joined.end_to_end_loss_db,
                   f"otdr.end_to_end_loss_{fibre_wl.wavelength_nm:.0f}nm", detail=detail)
+
+
+@pytest.mark.laser
+@pytest.mark.requirement("ACC-1")
+def test_events_explained_by_route_plan(both_ends, station, limits, check):
+    """Events explained by the route plan"""
+    a, _, joined = both_ends
+    tolerance = max(float(limits.parameter("route")["event_tolerance_m"]), a.pulse_length_m)
+    planned = [float(e["distance_km"]) * 1000.0 for e in station.route_events]
+    unexplained = [e for e in joined.events
+                   if not planned or min(abs(e.distance_m - p) for p in planned) > tolerance]
+    listed = ", ".join(f"{e.loss_db:+.2f} dB at {e.distance_m / 1000:.2f} km" for e in unexplained[:4])
+    check.measure("unexplained_events", len(unexplained), "otdr.unexplained_events",
+                  detail=f"not in the route plan: {listed}" if unexplained else
+                  f"{len(joined.events)} events, all within {tolerance:.0f} m of the plan")
