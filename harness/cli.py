@@ -105,10 +105,18 @@ def _cmd_sign(args: argparse.Namespace) -> int:
 
 
 def _cmd_sor_dump(args: argparse.Namespace) -> int:
+    import warnings
+
     from harness.sor.dump import sor_summary
+    from harness.sor.errors import SorWarning
     from harness.sor.reader import read_sor
 
-    print(json.dumps(sor_summary(read_sor(Path(args.file))), indent=2))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SorWarning)
+        record = read_sor(Path(args.file))
+    for w in caught:
+        print(f"harness: warning: {w.message}", file=sys.stderr)
+    print(json.dumps(sor_summary(record), indent=2))
     return 0
 
 

@@ -1,0 +1,111 @@
+"""SR-4731 (.sor) parse benchmark: the project's reader against otdrs (Rust, Python bindings)
+and pyOTDR (pure Python), in one run, on both shared vectors (../shared/data/sor).
+
+Per file, the median time of one parse (µs), the calls interleaved so that all share the same
+machine load:
+
+- ``ours``: ``read_sor(bytes)``, checksum verified (what ``harness sor dump`` does);
+- ``ours, no CRC``: ``read_sor(bytes, verify_checksum=False)``, the same work as otdrs;
+- ``otdrs``: ``otdrs.parse_bytes(bytes)`` (parses, does not verify the checksum);
+- ``otdrs + CRC``: ``parse_bytes`` then ``validate_checksum``;
+- ``pyOTDR``: ``sorparse(path)`` (it reads the file itself; its logging and any output are
+  silenced, run in a scratch folder), fewer runs: it is slow.
+
+Ratios: ours/otdrs (target <= 2.0; printed for both comparable pairs) and ours/pyOTDR (target
+<= 0.01). A plain script: it prints and asserts nothing. Run: ``python bench/bench_sor.py [N]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from harness.sor import SorWarning, read_sor  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "sor"
+FILES = ["example1-noyes-ofl280.sor", "example2-exfo-maxtester730c.sor"]
+
+
+def _median_us(calls: dict[str, Callable[[], object]], runs: int) -> dict[str, float]:
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(runs):
+        for name, call in calls.items():
+            t0 = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) * 1e6 for name, t in times.items()}
+
+
+def _pyotdr() -> Callable[[Path], object] | None:
+    try:
+        from pyotdr import sorparse
+    except ImportError:
+        return None
+    logging.getLogger("pyotdr").setLevel(logging.CRITICAL)
+
+    def parse(path: Path) -> object:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            return sorparse(str(path))
+    return parse
+
+
+def main(runs: int) -> None:
+    warnings.simplefilter("ignore", SorWarning)
+    try:
+        import otdrs
+    except ImportError:
+        otdrs = None
+        print("otdrs is not importable: its columns are skipped (pip install otdrs)")
+    pyparse = _pyotdr()
+    if pyparse is None:
+        print("pyotdr is not importable: its column is skipped (pip install pyotdr)")
+    print(f"{runs} runs per parser (pyOTDR: {max(3, runs // 50)}), median µs per parse")
+    scratch, here = tempfile.TemporaryDirectory(), os.getcwd()
+    for name in FILES:
+        path = DATA / name
+        if not path.is_file():
+            print(f"{name}: not found in {DATA}, skipped")
+            continue
+        data = path.read_bytes()
+        calls: dict[str, Callable[[], object]] = {
+            "ours": lambda: read_sor(data),
+            "ours, no CRC": lambda: read_sor(data, verify_checksum=False)}
+        if otdrs is not None:
+            calls["otdrs"] = lambda: otdrs.parse_bytes(data)
+            calls["otdrs + CRC"] = lambda: otdrs.parse_bytes(data).validate_checksum(data)
+        for call in calls.values():  # warm-up
+            call()
+        t = _median_us(calls, runs)
+        if pyparse is not None:
+            os.chdir(scratch.name)
+            try:
+                t["pyOTDR"] = _median_us({"pyOTDR": lambda: pyparse(path)},
+                                         max(3, runs // 50))["pyOTDR"]
+            finally:
+                os.chdir(here)
+        print(f"\n{name} ({len(data)} bytes)")
+        for label, us in t.items():
+            print(f"  {label:<14} {us:>12.1f} µs")
+        if "otdrs" in t:
+            print(f"  ours/otdrs                 = {t['ours'] / t['otdrs']:.2f}  (target <= 2.0)")
+            print(f"  ours no CRC/otdrs          = {t['ours, no CRC'] / t['otdrs']:.2f}")
+            print(f"  ours/(otdrs + CRC)         = {t['ours'] / t['otdrs + CRC']:.2f}")
+        if "pyOTDR" in t:
+            print(f"  ours/pyOTDR                = {t['ours'] / t['pyOTDR']:.4f}  "
+                  f"(target <= 0.01)")
+    scratch.cleanup()
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 500)
