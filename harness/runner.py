@@ -189,10 +189,15 @@ def merge_runs(run_a: Path, run_b: Path, results: Path | None = None, plan: Path
                     raise HarnessError(f"{run}: station {station} is in both runs")
                 merged["stations"][station] = roles
     merged.pop("simulator", None)
-    for roles in merged["stations"].values():
-        for spec in roles.values():
+    used = {}
+    for run in runs:  # the addresses the instruments really had (nothing is opened: replayed)
+        for station, roles in RunStore(run / "run.h5").read_instruments().items():
+            for role, attrs in roles.items():
+                used[(station, role)] = attrs.get("resource", "")
+    for station, roles in merged["stations"].items():
+        for role, spec in roles.items():
             if spec.get("resource") == "sim":
-                spec["resource"] = "TCPIP::replay::1::SOCKET"  # never opened: replayed
+                spec["resource"] = used.get((station, role), "sim")
     results = Path(results) if results else runs[0].parent
     staging = results / f".merge-{new_run_id()}.yaml"
     staging.parent.mkdir(parents=True, exist_ok=True)

@@ -117,6 +117,9 @@ def _parse(buf: bytes, verify: bool) -> SorRecord:
     stored = computed = before = None
     for entry in smap.blocks:
         name, end = entry.name, offset + entry.size
+        label = name or f"unnamed block {smap.blocks.index(entry) + 1} of the Map"
+        if not name:
+            raise SorError(f"{label}: empty block name in the Map at byte {offset}")
         if end > len(buf):
             raise SorError(f"{name}: size {entry.size} at byte {offset} runs past the end of "
                            f"the file ({len(buf)} bytes)")

@@ -2,7 +2,9 @@
 
 OSNR (0.1 nm) → electrical SNR of a dual-polarisation QPSK signal (SNR = OSNR · B_ref / R_s,
 less an implementation penalty) → pre-FEC BER = ½·erfc(√(SNR/2)) → Q = 20·log10(√2·erfc⁻¹(2·BER)).
-CD = length × dispersion coefficient; DGD drawn around the PMD coefficient × √length.
+CD = length × dispersion coefficient. DGD: each fibre's DGD is one draw from the Maxwellian
+distribution whose mean is PMD coefficient × √length (seeded, so the same span file gives the
+same fibre), drifting slowly (±10 % over a day) as a submarine cable's does.
 """
 
 from __future__ import annotations
@@ -29,6 +31,16 @@ def ber_from_osnr(osnr_db: float, baud_gbd: float, penalty_db: float) -> float:
     ref_ghz = C_M_PER_S / 1550.0**2 * REFERENCE_BW_NM
     snr = 10.0 ** ((osnr_db - penalty_db) / 10.0) * ref_ghz / baud_gbd
     return max(float(0.5 * erfc(math.sqrt(snr / 2.0))), 1e-15)
+
+
+MAXWELL_MEAN_OF_CHI3 = 2.0 * math.sqrt(2.0 / math.pi)
+"""Mean of the square root of a chi-square variable with 3 degrees of freedom."""
+
+
+def fibre_dgd_ps(span: Span, fibre_name: str, mean_dgd_ps: float) -> float:
+    """This fibre's DGD (ps): one Maxwellian sample with mean ``mean_dgd_ps``, fixed by the seed."""
+    rng = np.random.default_rng(stable_seed(span.seed, fibre_name, "dgd"))
+    return mean_dgd_ps * math.sqrt(float(rng.chisquare(3))) / MAXWELL_MEAN_OF_CHI3
 
 
 def pm_values(span: Span, fibre_name: str, bin_index: int) -> tuple[dict[str, float], list[str]]:
@@ -58,7 +70,7 @@ def pm_values(span: Span, fibre_name: str, bin_index: int) -> tuple[dict[str, fl
         pre_fec_ber=ber,
         uncorrected_blocks=0.0 if ber < float(tp["fec_threshold_ber"]) else float(rng.integers(1, 1000)),
         cd_ps_nm=float(fib["dispersion_ps_nm_km"]) * span.length_km * (1 + float(rng.normal(0, 0.002))),
-        dgd_ps=float(mean_dgd * rng.chisquare(3) / 3.0),
+        dgd_ps=fibre_dgd_ps(span, fibre_name, mean_dgd) * (1.0 + 0.1 * math.sin(2 * math.pi * bin_index / 96.0)),
         freq_offset_mhz=float(rng.normal(0, 50)),
     )
     return values, []

@@ -27,6 +27,7 @@ SPAN = REPO / "instruments" / "sim" / "spans" / "aktau_sumgait.yaml"
 def small_station(tmp: Path) -> Path:
     data = yaml.safe_load(SIM.read_text())
     data["simulator"] = {"span": str(SPAN), "faults": []}
+    data["route"]["plan"] = str(REPO / "test_plans" / "route" / "aktau_sumgait.yaml")
     data["fibres"] = {k: v for k, v in data["fibres"].items() if k.startswith("FP1")}
     data["wavelengths_nm"] = [1550]
     path = tmp / "station.yaml"
@@ -38,9 +39,15 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "harness.cli", *args]
 
 
+PM_CHECKS = ("test_q_margin", "test_dgd", "test_chromatic_dispersion")
+
+
 def results_of(run_dir: Path) -> dict[str, tuple]:
+    """Every check's verdict, and its values where they do not depend on when they were read
+    (a transponder's PM values are those of the 15-minute bin current at the time)."""
     with h5py.File(run_dir / "run.h5", "r") as f:
-        return {k: (g.attrs["verdict"], tuple(float(ds[()]) for ds in g["measurements"].values()))
+        return {k: (g.attrs["verdict"], () if k.startswith(PM_CHECKS) else
+                    tuple(float(ds[()]) for ds in g["measurements"].values()))
                 for k, g in f["checks"].items()}
 
 
