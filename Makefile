@@ -21,9 +21,16 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[bench]"
-	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
+# benchmarks get their own venv: pyotdr installs a top-level "tests" package that would
+# shadow the project's tests in .venv
+BENCH := .venv-bench
+$(BENCH)/.installed: pyproject.toml
+	$(PY) -m venv $(BENCH)
+	$(BENCH)/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test,bench]"
+	touch $@
+
+bench: $(BENCH)/.installed
+	for b in bench/bench_*.py; do $(BENCH)/bin/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(BENCH) build *.egg-info

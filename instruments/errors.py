@@ -11,3 +11,16 @@ class InstrumentTimeout(InstrumentError):
 
 class ProtocolError(InstrumentError):
     """A reply did not follow the instrument's protocol (malformed, truncated, unexpected)."""
+
+
+class InstrumentInUse(InstrumentError):
+    """Another process holds the instrument (its lock file names the holder's pid and command)."""
+
+
+class ConnectionLost(InstrumentError):
+    """The instrument closed the connection. ``sent`` is False when the connection was found
+    closed before anything of the failed exchange was written (so repeating it is safe)."""
+
+    def __init__(self, message: str, sent: bool = True) -> None:
+        super().__init__(message)
+        self.sent = sent

@@ -8,6 +8,7 @@ is accepted, in any case.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -28,25 +29,36 @@ class Command:
     """One SCPI command or query.
 
     ``header`` is the canonical header (``:SENSe:WAVelength?``); ``args`` are the Python types
-    of its parameters, in order; ``doc`` says what it does, with units.
+    of its parameters, in order; ``doc`` says what it does, with units. ``repeatable`` is False
+    for a query whose reading changes the instrument (popping the error queue, clearing an event
+    register): a driver never sends such a query twice for one answer.
     """
 
     name: str
     header: str
     args: tuple[type, ...] = ()
     doc: str = ""
+    repeatable: bool = True
 
     @property
     def is_query(self) -> bool:
         return self.header.endswith("?")
 
+    @property
+    def retry_safe(self) -> bool:
+        """True for a query with no side effect: safe to send again after a lost reply."""
+        return self.is_query and self.repeatable
+
+    @functools.cached_property
+    def short_header(self) -> str:
+        """The header in its short form (``:SENS:WAV``)."""
+        return "".join(ch for ch in self.header if ch.isupper() or ch.isdigit() or ch in ":*?")
+
     def render(self, *values: object) -> str:
         """The line a driver sends (without terminator), in the short form."""
         if len(values) != len(self.args):
             raise TypeError(f"{self.name} takes {len(self.args)} argument(s), got {len(values)}")
-        head = "".join(
-            ch for ch in self.header if ch.isupper() or ch.isdigit() or ch in ":*?"
-        )
+        head = self.short_header
         if not values:
             return head
         return head + " " + ",".join(_format_value(v) for v in values)

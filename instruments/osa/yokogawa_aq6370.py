@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from instruments.errors import InstrumentError
+from instruments.errors import InstrumentError, ProtocolError
 from instruments.protocols import Osa, OsaSettings, Spectrum
 from instruments.scpi_driver import ScpiDriver
 from instruments.scpi_table import Command, CommandTable, Nanometres
@@ -22,7 +22,8 @@ MODEL = "yokogawa-aq6370"
 COMMANDS = CommandTable(
     Command("identify", "*IDN?", doc="identity: maker,model,serial,firmware"),
     Command("clear", "*CLS", doc="clear status and error queue"),
-    Command("error_query", ":SYSTem:ERRor?", doc="oldest error: code,\"message\"; 0 when empty"),
+    Command("error_query", ":SYSTem:ERRor?", doc="oldest error: code,\"message\"; 0 when empty",
+            repeatable=False),
     Command("route", ":ROUTe:CLOSe", (int,), doc="close switch port n (1-based)"),
     Command("sweep_mode", ":INITiate:SMODe", (str,), doc="SINGle | REPeat | AUTO"),
     Command("start_wl", ":SENSe:WAVelength:STARt", (Nanometres,), doc="sweep start (nm)"),
@@ -32,7 +33,8 @@ COMMANDS = CommandTable(
     Command("format", ":FORMat:DATA", (str, int), doc="REAL,64 = float64 little-endian blocks"),
     Command("start", ":INITiate", doc="start a sweep"),
     Command("abort", ":ABORt", doc="stop the sweep"),
-    Command("event", ":STATus:OPERation:EVENt?", doc="operation event register; bit 0 sweep done"),
+    Command("event", ":STATus:OPERation:EVENt?", doc="operation event register; bit 0 sweep done "
+            "(reading clears it)", repeatable=False),
     Command("trace_x", ":TRACe:X?", (str,), doc="wavelength axis (m) of trace TRA..TRG"),
     Command("trace_y", ":TRACe:Y?", (str,), doc="level axis (dBm) of trace TRA..TRG"),
 )
@@ -40,15 +42,38 @@ COMMANDS = CommandTable(
 LOGIN_PROMPT = "AUTHENTICATE CRAM-MD5."
 LOGIN_READY = "ready"
 
+SWEEP_S_PER_POINT = 0.005
+"""Slowest sweep the plan uses (instrument seconds per sampling point), for the sweep deadline."""
+MIN_SWEEP_S = 90.0
+"""Sweep deadline floor (instrument seconds)."""
+
+
+def _float64(payload: bytes) -> np.ndarray:
+    """A REAL,64 block payload as little-endian float64 values."""
+    if len(payload) % 8:
+        raise ProtocolError(f"REAL,64 block of {len(payload)} bytes is not a whole number of values")
+    return np.frombuffer(payload, dtype="<f8")
+
 
 class YokogawaAq6370(ScpiDriver, Osa):
-    """Driver for an AQ6370-class OSA. Units as in :class:`OsaSettings`."""
+    """Driver for an AQ6370-class OSA. Units as in :class:`OsaSettings`.
+
+    Each (re)connection logs in and sets REAL,64; a sweep is given
+    ``max(MIN_SWEEP_S, SWEEP_S_PER_POINT x points)`` instrument seconds (plus the driver's margin)
+    before ``:ABORt`` and :class:`InstrumentTimeout`.
+    """
 
     COMMANDS = COMMANDS
 
-    def __init__(self, session, name: str = "", user: str = "anonymous", password: str = "") -> None:
-        super().__init__(session, name)
-        self._login(user, password)
+    def __init__(self, session, name: str = "", user: str = "anonymous", password: str = "",
+                 **options: float) -> None:
+        super().__init__(session, name, **options)
+        self._credentials = (user, password)
+        self.on_connect()
+
+    def on_connect(self) -> None:
+        """LAN login (per connection) and the binary format."""
+        self._login(*self._credentials)
         self.send("format", "REAL", 64)
         self.check_errors("FORMat:DATA REAL,64")
 
@@ -65,6 +90,13 @@ class YokogawaAq6370(ScpiDriver, Osa):
         self.check_errors(f"ROUTe:CLOSe {port}")
         self._port = port
 
+    def _sweep_done(self) -> bool:
+        reply = self.ask("event")
+        try:
+            return int(reply) & 1 == 1
+        except ValueError:
+            raise ProtocolError(f"{self.name}: unreadable event register {reply!r}") from None
+
     def sweep(self, settings: OsaSettings) -> Spectrum:
         self.send("sweep_mode", "SINGle")
         self.send("start_wl", Nanometres(settings.start_nm))
@@ -73,15 +105,10 @@ class YokogawaAq6370(ScpiDriver, Osa):
         self.send("points", settings.points)
         self.check_errors("configuring the sweep")
         self.ask("event")  # reading the event register clears it
-        self.send("start")
-        try:
-            self.wait_for(lambda: int(self.ask("event")) & 1 == 1, deadline_s=120.0,
-                          what="OSA sweep")
-        except BaseException:
-            self.send("abort")
-            raise
-        x = self.session.query_array(self.COMMANDS["trace_x"].render("TRA"), "<f8")
-        y = self.session.query_array(self.COMMANDS["trace_y"].render("TRA"), "<f8")
+        expected_s = max(MIN_SWEEP_S, SWEEP_S_PER_POINT * settings.points)
+        self.run_operation("start", self._sweep_done, self.deadline(expected_s), "OSA sweep", "abort")
+        x = self.ask_block("trace_x", "TRA", decode=_float64)
+        y = self.ask_block("trace_y", "TRA", decode=_float64)
         self.check_errors("fetching the trace")
         if len(x) != len(y):
             raise InstrumentError(f"{self.name}: X has {len(x)} points, Y has {len(y)}")

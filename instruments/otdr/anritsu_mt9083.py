@@ -22,7 +22,8 @@ MODEL = "anritsu-mt9083"
 COMMANDS = CommandTable(
     Command("identify", "*IDN?", doc="identity: maker,model,serial,firmware"),
     Command("clear", "*CLS", doc="clear status and error queue"),
-    Command("error_query", ":SYSTem:ERRor?", doc="oldest error: code,\"message\"; 0 when empty"),
+    Command("error_query", ":SYSTem:ERRor?", doc="oldest error: code,\"message\"; 0 when empty",
+            repeatable=False),
     Command("route", ":ROUTe:CLOSe", (int,), doc="close switch port n (1-based)"),
     Command("wavelength", ":SOURce:WAVelength", (float,), doc="source wavelength (nm)"),
     Command("pulse", ":SENSe:PULSe", (float,), doc="pulse width (ns)"),
@@ -60,7 +61,11 @@ def encode_trace_block(level_db: np.ndarray) -> bytes:
 
 
 class AnritsuMt9083(ScpiDriver, Otdr):
-    """Driver for an MT9083-class OTDR. Units as in :class:`OtdrSettings`."""
+    """Driver for an MT9083-class OTDR. Units as in :class:`OtdrSettings`.
+
+    The averaging is given ``1.5 x averaging_s`` instrument seconds (plus the driver's margin)
+    before the driver sends ``:ABORt`` and raises :class:`InstrumentTimeout`.
+    """
 
     COMMANDS = COMMANDS
 
@@ -77,15 +82,10 @@ class AnritsuMt9083(ScpiDriver, Otdr):
         self.send("resolution", settings.resolution_m)
         self.send("ior", settings.group_index)
         self.check_errors("configuring the acquisition")
-        self.send("start")
-        try:
-            self.wait_for(lambda: self.ask("measuring") == "0",
-                          deadline_s=settings.averaging_s * 1.5 + 30.0, what="OTDR averaging")
-        except BaseException:
-            self.send("abort")
-            raise
+        self.run_operation("start", lambda: self.ask("measuring") == "0",
+                           self.deadline(settings.averaging_s * 1.5), "OTDR averaging", "abort")
         self.check_errors("the acquisition")
-        level = decode_trace_block(self.session.query_block(self.COMMANDS["data"].render()))
+        level = self.ask_block("data", decode=decode_trace_block)
         self.check_errors("fetching the trace")
         spacing = settings.resolution_m
         distance = np.arange(len(level), dtype=np.float64) * spacing

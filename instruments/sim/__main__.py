@@ -18,7 +18,7 @@ from instruments.sim.span import DEFAULT_SPAN, SpanFileError, load_span
 from instruments.sim.stations import start_stations
 
 
-def parse_fault(text: str) -> dict:
+def parse_fault(text: str, option: str = "--fault") -> dict:
     """A fault from the command line: ``type=break,fibre=FP2-F1,distance_km=212`` or YAML."""
     text = text.strip()
     if text.startswith("{"):
@@ -28,20 +28,24 @@ def parse_fault(text: str) -> dict:
         for part in text.split(","):
             key, sep, raw = part.partition("=")
             if not sep:
-                raise SpanFileError(f"--fault {text!r}: expected key=value pairs")
+                raise SpanFileError(f"{option} {text!r}: expected key=value pairs")
             value[key.strip()] = yaml.safe_load(raw)
     if not isinstance(value, dict):
-        raise SpanFileError(f"--fault {text!r}: expected key=value pairs")
+        raise SpanFileError(f"{option} {text!r}: expected key=value pairs")
     return value
 
 
 def serve(span_path: str, faults: list[dict], host: str, as_json: bool,
-          time_scale: float | None = None) -> int:
-    """Start the stations, print where they are, and block until SIGINT/SIGTERM or stdin closes."""
+          time_scale: float | None = None, instrument_faults: list[dict] | None = None) -> int:
+    """Start the stations, print where they are, and block until SIGINT/SIGTERM or stdin closes.
+
+    ``faults`` are span faults; ``instrument_faults`` are added to the span file's
+    ``instrument_faults:`` (see :mod:`instruments.sim.faults`).
+    """
     span = load_span(span_path, faults=faults)
     if time_scale is not None:
         span.time_scale = time_scale
-    sim = start_stations(span, host)
+    sim = start_stations(span, host, extra_faults=instrument_faults)
     if as_json:
         print(json.dumps({**sim.resources, **sim.extra}), flush=True)
     else:
@@ -49,6 +53,8 @@ def serve(span_path: str, faults: list[dict], host: str, as_json: bool,
               f"time x{1 / span.time_scale:g}")
         for key, value in {**sim.resources, **sim.extra}.items():
             print(f"  {key:24s} {value}")
+        for entry in (span.raw.get("instrument_faults") or []) + (instrument_faults or []):
+            print(f"  instrument fault: {entry}")
         print("Ctrl-C to stop.", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -67,7 +73,10 @@ def serve(span_path: str, faults: list[dict], host: str, as_json: bool,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m instruments.sim", description=__doc__)
     parser.add_argument("--span", default=str(DEFAULT_SPAN), help="span file (YAML)")
-    parser.add_argument("--fault", action="append", default=[], help="inject a fault")
+    parser.add_argument("--fault", action="append", default=[], help="inject a span fault")
+    parser.add_argument("--instrument-fault", action="append", default=[],
+                        help="inject an instrument fault, e.g. "
+                             "station=AKTAU,role=otdr,fault=drop,after_bytes=100000")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--json", action="store_true", help="print resources as one JSON line")
     parser.add_argument("--time-scale", type=float, default=None,
@@ -75,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         faults = [parse_fault(f) for f in args.fault]
-        return serve(args.span, faults, args.host, args.json, args.time_scale)
+        instrument = [parse_fault(f, "--instrument-fault") for f in args.instrument_fault]
+        return serve(args.span, faults, args.host, args.json, args.time_scale, instrument)
     except SpanFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,6 +1,8 @@
 """Simulated Yokogawa AQ6370-class OSA (LAN login, REAL,64 blocks) serving the span model.
 
-Parses with the driver's own command table (:mod:`instruments.osa.yokogawa_aq6370`).
+Parses with the driver's own command table (:mod:`instruments.osa.yokogawa_aq6370`). A ``busy``
+instrument fault means a sweep never completes (bit 0 of ``:STAT:OPER:EVEN?`` never set); the
+other faults are applied by :class:`~instruments.sim.scpi_server.SimScpiInstrument`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from instruments.errors import ProtocolError
 from instruments.ieee488 import encode_block
 from instruments.osa.yokogawa_aq6370 import COMMANDS, LOGIN_PROMPT, LOGIN_READY
 from instruments.protocols import OsaSettings
+from instruments.sim.faults import InstrumentFaults
 from instruments.sim.osa_physics import osa_spectrum
 from instruments.sim.scpi_server import SimScpiInstrument
 from instruments.sim.span import Span
@@ -28,8 +31,9 @@ class SimAq6370(SimScpiInstrument):
 
     COMMANDS = COMMANDS
 
-    def __init__(self, span: Span, station: str, ports: dict[int, str], serial: str = "91M000001") -> None:
-        super().__init__()
+    def __init__(self, span: Span, station: str, ports: dict[int, str], serial: str = "91M000001",
+                 faults: InstrumentFaults | None = None) -> None:
+        super().__init__(faults)
         self.span = span
         self.station = station
         self.ports = ports
@@ -95,7 +99,7 @@ class SimAq6370(SimScpiInstrument):
         self._done_at = None
 
     def do_event(self) -> str:
-        if self._done_at is not None and time.monotonic() >= self._done_at:
+        if self._done_at is not None and time.monotonic() >= self._done_at and not self.faults.busy:
             self._event |= 1
             self._done_at = None
         value, self._event = self._event, 0

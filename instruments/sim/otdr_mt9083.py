@@ -1,6 +1,8 @@
 """Simulated Anritsu MT9083-class OTDR behind a 1xN switch, serving the span model over SCPI.
 
-Parses with the driver's own command table (:mod:`instruments.otdr.anritsu_mt9083`).
+Parses with the driver's own command table (:mod:`instruments.otdr.anritsu_mt9083`). A ``busy``
+instrument fault keeps ``:STAT:MEAS?`` at 1 after ``:INIT`` (until ``:ABOR``); the other faults
+are applied by :class:`~instruments.sim.scpi_server.SimScpiInstrument`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from instruments.errors import ProtocolError
 from instruments.ieee488 import encode_block
 from instruments.otdr.anritsu_mt9083 import COMMANDS, encode_trace_block
 from instruments.protocols import OtdrSettings
+from instruments.sim.faults import InstrumentFaults
 from instruments.sim.otdr_physics import otdr_trace
 from instruments.sim.scpi_server import SimScpiInstrument
 from instruments.sim.span import Span
@@ -27,8 +30,9 @@ class SimMt9083(SimScpiInstrument):
 
     COMMANDS = COMMANDS
 
-    def __init__(self, span: Span, station: str, ports: dict[int, str], serial: str = "6200000001") -> None:
-        super().__init__()
+    def __init__(self, span: Span, station: str, ports: dict[int, str], serial: str = "6200000001",
+                 faults: InstrumentFaults | None = None) -> None:
+        super().__init__(faults)
         self.span = span
         self.station = station
         self.ports = ports
@@ -86,7 +90,8 @@ class SimMt9083(SimScpiInstrument):
         return (time.monotonic() - self._started) / self.span.time_scale
 
     def do_measuring(self) -> str:
-        running = self._started is not None and self._elapsed_s() < self.settings.averaging_s
+        running = self._started is not None and (
+            self.faults.busy or self._elapsed_s() < self.settings.averaging_s)
         return "1" if running else "0"
 
     def do_elapsed(self) -> str:

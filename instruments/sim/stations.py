@@ -3,12 +3,18 @@
 Wiring (the same in the simulated station file): OTDR switch port 2·(n-1)+k ↔ fibre FPn-Fk;
 OSA switch port n ↔ the fibre of pair n that the station receives; transponder channel
 ``OCH-1-n-1`` ↔ the card receiving on pair n. FPn-F1 carries first → second station traffic.
+Instrument faults come from the span file's ``instrument_faults:`` list plus any passed in
+(:mod:`instruments.sim.faults`); each simulated instrument gets its own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
+from instruments.osa.yokogawa_aq6370 import COMMANDS as OSA_COMMANDS
+from instruments.otdr.anritsu_mt9083 import COMMANDS as OTDR_COMMANDS
+from instruments.sim.faults import InstrumentFaults, instrument_faults
 from instruments.sim.osa_aq6370 import SimAq6370
 from instruments.sim.otdr_mt9083 import SimMt9083
 from instruments.sim.scpi_server import ScpiServer
@@ -28,11 +34,13 @@ def otdr_ports(span: Span) -> dict[int, str]:
 
 @dataclass
 class SimulatedStations:
-    """Running simulators; :attr:`resources` maps ``STATION/role`` to a VISA string or serial URL."""
+    """Running simulators; :attr:`resources` maps ``STATION/role`` to a VISA string or serial URL
+    and :attr:`instruments` to the simulated instrument (its ``faults`` can be switched live)."""
 
     span: Span
     resources: dict[str, str] = field(default_factory=dict)
     extra: dict[str, str] = field(default_factory=dict)
+    instruments: dict[str, Any] = field(default_factory=dict)
     _servers: list = field(default_factory=list)
 
     def stop(self) -> None:
@@ -42,17 +50,39 @@ class SimulatedStations:
         self._servers.clear()
 
 
-def start_stations(span: Span, host: str = "127.0.0.1") -> SimulatedStations:
-    """Serve an OTDR, an OSA and a transponder console for each station of ``span``."""
+FAULT_COMMANDS: dict[str, list[str]] = {
+    "otdr": [c.name for c in OTDR_COMMANDS],
+    "osa": [c.name for c in OSA_COMMANDS],
+    "transponder": ["ACT-USER", "CANC-USER", "RTRV-NETYPE", "RTRV-PM-OCH", "RTRV-ALM-ALL", "ED-OCH"],
+}
+"""What an instrument fault's ``command`` may name, per role."""
+
+
+def start_stations(span: Span, host: str = "127.0.0.1",
+                   extra_faults: list[dict] | None = None) -> SimulatedStations:
+    """Serve an OTDR, an OSA and a transponder console for each station of ``span``, with the
+    span's ``instrument_faults`` and ``extra_faults`` (raises SpanFileError if one is wrong)."""
+    entries = list(span.raw.get("instrument_faults") or []) + list(extra_faults or [])
+    faults = instrument_faults(entries, span.stations, FAULT_COMMANDS)
+
+    def faults_of(station: str, role: str) -> InstrumentFaults:
+        return faults.get((station, role)) or InstrumentFaults()
+
     sim = SimulatedStations(span)
     pairs = len(span.fibres) // 2
     for index, station in enumerate(span.stations):
-        otdr = ScpiServer(SimMt9083(span, station, otdr_ports(span), serial=f"62000{index:05d}"),
-                          host).start()
+        sim_otdr = SimMt9083(span, station, otdr_ports(span), serial=f"62000{index:05d}",
+                             faults=faults_of(station, "otdr"))
+        otdr = ScpiServer(sim_otdr, host).start()
         osa_ports = {n: received_fibre(span, station, n) for n in range(1, pairs + 1)}
-        osa = ScpiServer(SimAq6370(span, station, osa_ports, serial=f"91M{index:06d}"), host).start()
+        sim_osa = SimAq6370(span, station, osa_ports, serial=f"91M{index:06d}",
+                            faults=faults_of(station, "osa"))
+        osa = ScpiServer(sim_osa, host).start()
         channels = {f"OCH-1-{n}-1": received_fibre(span, station, n) for n in range(1, pairs + 1)}
-        agent = Tl1Agent(span, station, f"{station}-TP1", channels)
+        agent = Tl1Agent(span, station, f"{station}-TP1", channels,
+                         faults=faults_of(station, "transponder"))
+        sim.instruments.update({f"{station}/otdr": sim_otdr, f"{station}/osa": sim_osa,
+                                f"{station}/transponder": agent})
         pty = PtyConsole(agent).start()
         tcp = TcpConsole(agent, host).start()
         sim._servers += [otdr, osa, tcp]

@@ -1,7 +1,10 @@
 """Simulated TL1 agent of a transponder shelf, on a pseudo-terminal and on a TCP port.
 
 Speaks the grammar of :mod:`instruments.transponder.tl1` and reports the monitored types of
-:data:`instruments.transponder.tl1_gr831.MONTYPES`, computed from the span model.
+:data:`instruments.transponder.tl1_gr831.MONTYPES`, computed from the span model. Instrument
+faults (:mod:`instruments.sim.faults`, by TL1 verb): ``delay`` holds the response back;
+``drop`` sends ``after_bytes`` characters of it and then closes the TCP connection (on the pty,
+which cannot hang up, the rest of that response is lost).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import time
 import tty
 
 from instruments.errors import ProtocolError
+from instruments.sim.faults import InstrumentFaults
 from instruments.sim.span import Span
 from instruments.sim.transponder_physics import pm_values
 from instruments.transponder import tl1
@@ -21,11 +25,17 @@ from instruments.transponder.tl1_gr831 import MONTYPES
 BIN_S = 900.0
 
 
+class Dropped(str):
+    """Response text after which the console hangs up (a ``drop`` fault)."""
+
+
 class Tl1Agent:
     """The shelf at ``station``: optical channel AIDs mapped to the fibre each card receives."""
 
     def __init__(self, span: Span, station: str, tid: str, channels: dict[str, str],
-                 user: str = "ADMIN", password: str = "ADMIN") -> None:
+                 user: str = "ADMIN", password: str = "ADMIN",
+                 faults: InstrumentFaults | None = None) -> None:
+        self.faults = faults or InstrumentFaults()
         self.span = span
         self.station = station
         self.tid = tid
@@ -48,7 +58,14 @@ class Tl1Agent:
         if cmd.tid and cmd.tid != self.tid:
             return tl1.format_response(self.tid, cmd.ctag, [], deny="IITA")
         with self.lock:
-            return self._dispatch(cmd, session)
+            response = self._dispatch(cmd, session)
+        delay = self.faults.take("delay", cmd.verb)
+        if delay:
+            time.sleep(delay.delay_s)
+        drop = self.faults.take("drop", cmd.verb)
+        if drop:
+            return Dropped(response[:drop.after_bytes or 0])
+        return response
 
     def _dispatch(self, cmd: tl1.Tl1Command, session: dict) -> str:
         if cmd.verb == "ACT-USER":
@@ -125,6 +142,8 @@ class PtyConsole:
             outputs, buffer = self.agent.feed(buffer, session)
             for out in outputs:
                 os.write(self.master, out.encode("ascii"))
+                if isinstance(out, Dropped):
+                    break  # a pty cannot hang up: drop the rest of what was asked
 
 
 class _TcpHandler(socketserver.BaseRequestHandler):
@@ -142,7 +161,12 @@ class _TcpHandler(socketserver.BaseRequestHandler):
             buffer += data.decode("ascii", errors="replace")
             outputs, buffer = agent.feed(buffer, session)
             for out in outputs:
-                self.request.sendall(out.encode("ascii"))
+                try:
+                    self.request.sendall(out.encode("ascii"))
+                except OSError:  # the client gave up and hung up first
+                    return
+                if isinstance(out, Dropped):
+                    return  # the terminal server hangs up
 
 
 class TcpConsole(socketserver.ThreadingTCPServer):

@@ -110,12 +110,21 @@ def parse_message(text: str) -> Tl1Message:
     return msg
 
 
+HEADER_START = "\r\n\n"
+"""How every output message begins (and nothing inside one repeats)."""
+
+
 def split_messages(buffer: str) -> tuple[list[str], str]:
-    """Split a receive buffer into complete messages and the incomplete rest."""
+    """Split a receive buffer into complete messages and the incomplete rest.
+
+    The remains of a message cut short (a dropped console, a lost character) are discarded:
+    a complete message is taken from the last header start before its terminator.
+    """
     if len(buffer) > MAX_MESSAGE_CHARS:
         raise ProtocolError("TL1 receive buffer overflow: no message terminator")
     parts = buffer.split(TERMINATOR)
-    return [p for p in parts[:-1] if p.strip()], parts[-1]
+    done = [p[max(p.rfind(HEADER_START), 0):] for p in parts[:-1]]
+    return [p for p in done if p.strip()], parts[-1]
 
 
 def parse_pm_line(line: str) -> tuple[str, str, float, str]:

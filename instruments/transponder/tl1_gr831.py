@@ -5,12 +5,18 @@ Commands used: ``ACT-USER`` (login), ``RTRV-PM-OCH`` (15-MIN bins of an optical 
 Monitored types (MONTYPE) and units: OPR/OPT dBm, OSNR dB in 12.5 GHz, Q dB, PREFECBER,
 UNCORRBLK blocks, CD ps/nm, DGD ps, FOFFSET MHz. Responses are matched by CTAG; autonomous
 messages (alarms) arriving in between are kept in :attr:`Tl1Gr831.autonomous`.
+
+Retries: a retrieval (``RTRV-*``, no side effect) is sent again, with a new CTAG, up to
+``retries`` times when its response is late or malformed or the console drops; a late response
+to an old CTAG is then ignored. A lost console is reopened and logged in again first. Edits and
+logins are sent once.
 """
 
 from __future__ import annotations
 
 import itertools
 import time
+from typing import Any
 
 import serial
 
@@ -46,40 +52,92 @@ DENY_CODES: dict[str, str] = {
 
 
 class Tl1Gr831(Transponder):
-    """Driver for a TL1 transponder shelf. ``port`` is an open :class:`serial.Serial`-like object."""
+    """Driver for a TL1 transponder shelf. ``port`` is an open :class:`serial.Serial`-like object.
+
+    timeout_s: wait for one response (s); retries: extra attempts of a retrieval; lock: released
+    on :meth:`close`.
+    """
 
     def __init__(self, port: serial.SerialBase, tid: str, user: str = "ADMIN",
-                 password: str = "ADMIN", timeout_s: float = 10.0, name: str = "") -> None:
+                 password: str = "ADMIN", timeout_s: float = 10.0, name: str = "",
+                 retries: int = 2, lock: Any | None = None) -> None:
         self.port = port
         self.tid = tid
         self.name = name or getattr(port, "name", tid)
         self.timeout_s = timeout_s
+        self.retries = retries
+        self.lock = lock
         self.autonomous: list[tl1.Tl1Message] = []
         self._ctags = itertools.count(1)
         self._buffer = ""
-        self.command("ACT-USER", user, password)
+        self._credentials = (user, password)
+        self._lost = False
+        self._login()
+
+    def _login(self) -> None:
+        self.command("ACT-USER", *self._credentials)
+
+    def _reopen(self) -> None:
+        """Reopen a lost console and log in again."""
+        self._buffer = ""
+        try:
+            self.port.close()
+            self.port.open()
+        except (serial.SerialException, OSError) as exc:
+            raise InstrumentError(f"{self.name}: cannot reopen the console: {exc}") from None
+        self._lost = False
+        self._login()
 
     def command(self, verb: str, aid: str = "", params: str = "") -> list[str]:
-        """Send one command, wait for the response with its CTAG; returns its quoted lines."""
-        ctag = str(next(self._ctags))
-        text = tl1.format_command(verb, self.tid, aid, ctag, params)
-        try:
-            self.port.write(text.encode("ascii"))
-        except (serial.SerialException, OSError) as exc:
-            raise InstrumentError(f"{self.name}: cannot send {verb}: {exc}") from None
-        message = self._await(ctag, verb)
+        """Send one command, wait for the response with its CTAG; returns its quoted lines.
+
+        A retrieval is retried (see the module doc); a DENY is an answer, never retried.
+        """
+        attempts = 1 + (self.retries if verb.startswith("RTRV-") else 0)
+        start = time.monotonic()
+        for _ in range(attempts):
+            try:
+                if self._lost and verb != "ACT-USER":
+                    self._reopen()
+                message = self._exchange(verb, aid, params)
+                break
+            except InstrumentError as exc:
+                last = exc
+        else:
+            how = (f"gave up after {attempts} attempts in {time.monotonic() - start:.1f} s"
+                   if attempts > 1 else "not retried (it changes the shelf or the session)")
+            what = f"{verb} {aid}" if aid else verb
+            raise type(last)(f"{self.name}: {what} {how}: {last}") from None
         if message.completion == "DENY":
             meaning = DENY_CODES.get(message.error_code, "denied")
             raise InstrumentError(
                 f"{self.name}: {verb} {aid} denied: {message.error_code} ({meaning})")
         return message.lines
 
+    def _exchange(self, verb: str, aid: str, params: str) -> tl1.Tl1Message:
+        ctag = str(next(self._ctags))
+        text = tl1.format_command(verb, self.tid, aid, ctag, params)
+        try:
+            self.port.write(text.encode("ascii"))
+        except (serial.SerialException, OSError) as exc:
+            self._lost = True
+            raise InstrumentError(f"cannot send {verb}: {exc}") from None
+        return self._await(ctag, verb)
+
     def _await(self, ctag: str, verb: str) -> tl1.Tl1Message:
         deadline = time.monotonic() + self.timeout_s
         while True:
-            messages, self._buffer = tl1.split_messages(self._buffer)
+            try:
+                messages, self._buffer = tl1.split_messages(self._buffer)
+            except ProtocolError:
+                self._buffer = ""
+                raise
             for index, text in enumerate(messages):
-                message = tl1.parse_message(text)
+                try:
+                    message = tl1.parse_message(text)
+                except ProtocolError as exc:
+                    self._buffer = "".join(m + tl1.TERMINATOR for m in messages[index + 1:]) + self._buffer
+                    raise ProtocolError(f"malformed message while waiting for {verb}: {exc}") from None
                 if message.kind != "M":
                     self.autonomous.append(message)
                     continue
@@ -88,11 +146,12 @@ class Tl1Gr831(Transponder):
                     self._buffer = "".join(m + tl1.TERMINATOR for m in rest) + self._buffer
                     return message
             if time.monotonic() > deadline:
-                raise InstrumentTimeout(f"{self.name}: no response to {verb} (CTAG {ctag})")
+                raise InstrumentTimeout(f"no response to {verb} (CTAG {ctag}) within {self.timeout_s:g} s")
             try:
                 chunk = self.port.read(self.port.in_waiting or 1)
             except (serial.SerialException, OSError) as exc:
-                raise InstrumentError(f"{self.name}: console lost during {verb}: {exc}") from None
+                self._lost = True
+                raise InstrumentError(f"console lost during {verb}: {exc}") from None
             self._buffer += chunk.decode("ascii", errors="replace")
 
     def identify(self) -> str:
@@ -127,9 +186,13 @@ class Tl1Gr831(Transponder):
         self.command("ED-OCH", aid, params)
 
     def close(self) -> None:
+        """Log out, close the port and release the lock."""
         try:
-            self.command("CANC-USER")
+            if not self._lost:
+                self.command("CANC-USER")
         except InstrumentError:
             pass
         finally:
             self.port.close()
+            if self.lock is not None:
+                self.lock.release()

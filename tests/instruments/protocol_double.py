@@ -5,16 +5,22 @@ from __future__ import annotations
 
 
 class ExpectedProtocol:
-    """Answers ``comm_pairs`` of (bytes the driver must write, bytes the instrument replies)."""
+    """Answers ``comm_pairs`` of (bytes the driver must write, bytes the instrument replies).
+
+    A reply may be an exception instance: writing that line then fails with it (a transport
+    failure). :meth:`clear` (what a session's reopen does to a double) drops unread bytes and
+    counts the reconnects in :attr:`reopened`.
+    """
 
     read_termination = "\n"
     write_termination = "\n"
     timeout = 1000
     chunk_size = 1 << 20
 
-    def __init__(self, comm_pairs: list[tuple[bytes | None, bytes | None]]) -> None:
+    def __init__(self, comm_pairs: list[tuple[bytes | None, bytes | BaseException | None]]) -> None:
         self.pairs = list(comm_pairs)
         self.pending = b""
+        self.reopened = 0
 
     def _next(self) -> tuple[bytes | None, bytes | None]:
         assert self.pairs, "the driver sent more than the expected protocol holds"
@@ -24,6 +30,8 @@ class ExpectedProtocol:
         sent = (text + self.write_termination).encode("ascii")
         expected, reply = self._next()
         assert sent == expected, f"driver wrote {sent!r}, protocol expects {expected!r}"
+        if isinstance(reply, BaseException):
+            raise reply
         self.pending += reply or b""
 
     def read_bytes(self, count: int, chunk_size: int | None = None) -> bytes:
@@ -36,6 +44,10 @@ class ExpectedProtocol:
         assert sep, "no reply queued for a query"
         self.pending = rest
         return line.decode("ascii")
+
+    def clear(self) -> None:
+        self.pending = b""
+        self.reopened += 1
 
     def close(self) -> None:
         pass

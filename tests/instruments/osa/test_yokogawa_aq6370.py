@@ -9,7 +9,7 @@ from instruments.osa.yokogawa_aq6370 import YokogawaAq6370
 from instruments.protocols import OsaSettings
 from instruments.registry import MODELS
 from instruments.visa_session import ScpiSession
-from tests.instruments.protocol_double import ExpectedProtocol
+from protocol_double import ExpectedProtocol
 
 OK = (b":SYST:ERR?\n", b'0,"No error"\n')
 LOGIN = [(b'open "anonymous"\n', b"AUTHENTICATE CRAM-MD5.\n"), (b"anonymous\n", b"ready\n"),

@@ -10,7 +10,7 @@ from instruments.otdr.anritsu_mt9083 import AnritsuMt9083, decode_trace_block, e
 from instruments.protocols import OtdrSettings
 from instruments.registry import MODELS
 from instruments.visa_session import ScpiSession
-from tests.instruments.protocol_double import ExpectedProtocol
+from protocol_double import ExpectedProtocol
 
 OK = (b":SYST:ERR?\n", b'0,"No error"\n')
 

@@ -3,7 +3,7 @@
 import pytest
 import serial
 
-from instruments.errors import InstrumentError, ProtocolError
+from instruments.errors import InstrumentError, InstrumentTimeout, ProtocolError
 from instruments.registry import MODELS
 from instruments.transponder import tl1
 from instruments.transponder.tl1_gr831 import Tl1Gr831
@@ -89,6 +89,18 @@ def test_autonomous_alarm_between_responses_is_kept_not_taken_as_reply():
 
 
 def test_missing_response_times_out_with_the_verb_and_ctag():
-    card = Tl1Gr831(ScriptedPort(tl1.format_response("TID", "1", [])), tid="TID", timeout_s=0.3)
-    with pytest.raises(InstrumentError, match="no response to RTRV-ALM-ALL \\(CTAG 2\\)"):
+    """A retrieval is retried twice, each time with a new CTAG, then gives up naming both."""
+    port = ScriptedPort(tl1.format_response("TID", "1", []))
+    card = Tl1Gr831(port, tid="TID", timeout_s=0.3)
+    with pytest.raises(InstrumentTimeout, match="RTRV-ALM-ALL gave up after 3 attempts.*"
+                                                "no response to RTRV-ALM-ALL \\(CTAG 4\\)"):
         card.alarms()
+    assert port.sent.count(b"RTRV-ALM-ALL") == 3
+
+
+def test_an_edit_is_not_retried():
+    port = ScriptedPort(tl1.format_response("TID", "1", []))
+    card = Tl1Gr831(port, tid="TID", timeout_s=0.3)
+    with pytest.raises(InstrumentTimeout, match="ED-OCH OCH-1-1-1 not retried"):
+        card.edit_channel("OCH-1-1-1", TXPWR=1.0)
+    assert port.sent.count(b"ED-OCH") == 1
