@@ -38,7 +38,8 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     from instruments.sim.__main__ import parse_fault, serve
 
     faults = [parse_fault(f) for f in args.fault]
-    return serve(args.span, faults, args.host, args.json, args.time_scale)
+    instrument = [parse_fault(f, "--instrument-fault") for f in args.instrument_fault]
+    return serve(args.span, faults, args.host, args.json, args.time_scale, instrument)
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
@@ -150,7 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sim", help="serve both simulated landing stations in the foreground")
     p.add_argument("--span", default=str(DEFAULT_SPAN), help="span file (YAML)")
     p.add_argument("--fault", action="append", default=[],
-                   help="inject a fault, e.g. type=break,fibre=FP2-F1,distance_km=212")
+                   help="inject a span fault, e.g. type=break,fibre=FP2-F1,distance_km=212")
+    p.add_argument("--instrument-fault", action="append", default=[],
+                   help="inject an instrument fault, e.g. station=AKTAU,role=otdr,fault=drop")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--json", action="store_true", help="print the addresses as one JSON line")
     p.add_argument("--time-scale", type=float, help="wall seconds per instrument second")

@@ -122,7 +122,8 @@ class HarnessSession:
             self.store.create(attrs)
         if self.station_file.simulator and not self.replay_dir:
             sim = self.station_file.simulator
-            self.sim = SimulatorProcess(sim["span"], sim.get("faults") or [])
+            self.sim = SimulatorProcess(sim["span"], sim.get("faults") or [],
+                                        instrument_faults=sim.get("instrument_faults") or [])
             self.station_file.resolve_sim(self.sim.resources)
         self.pool = InstrumentPool(self.open_instrument)
         answers = load_answers(config.getoption("--answers"))

@@ -14,10 +14,13 @@ from harness.errors import ConfigError
 class SimulatorProcess:
     """``python -m instruments.sim --json`` as a child; :attr:`resources` maps STATION/role."""
 
-    def __init__(self, span: str, faults: list[dict] | None = None, timeout_s: float = 30.0) -> None:
+    def __init__(self, span: str, faults: list[dict] | None = None, timeout_s: float = 30.0,
+                 instrument_faults: list[dict] | None = None) -> None:
         cmd = [sys.executable, "-m", "instruments.sim", "--span", span, "--json"]
         for fault in faults or []:
             cmd += ["--fault", json.dumps(fault)]
+        for fault in instrument_faults or []:
+            cmd += ["--instrument-fault", json.dumps(fault)]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + timeout_s

@@ -150,3 +150,19 @@ def test_instrument_fault_makes_the_step_an_error_not_a_pass(tmp_path):
     assert "127.0.0.1::9" in aktau_otdr[0]["message"]
     sumgait = [c for c in checks if "SUMGAIT" in c["key"] and "attenuation" in c["key"]]
     assert all(c["verdict"] in ("pass", "marginal") for c in sumgait)
+
+
+def test_garbled_osa_blocks_make_those_checks_errors_with_the_reason(tmp_path):
+    station = station_file(tmp_path, [], fibres=["FP1-F1", "FP1-F2"], wavelengths=[1550])
+    data = yaml.safe_load(station.read_text())
+    data["simulator"]["instrument_faults"] = [
+        {"station": "SUMGAIT", "role": "osa", "fault": "garble", "command": "trace_y"}]
+    station.write_text(yaml.safe_dump(data))
+    proc = harness("run", "--station", str(station), "--results", str(tmp_path), "--run-id", "garble")
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    checks = {c["key"]: c for c in json.loads((tmp_path / "garble" / "summary.json").read_text())["checks"]}
+    broken = [c for k, c in checks.items() if k.startswith(("test_osnr[SUMGAIT", "test_flatness[SUMGAIT"))]
+    assert broken and all(c["verdict"] == "error" for c in broken)
+    assert all("ProtocolError" in c["message"] for c in broken)
+    assert checks["test_osnr[AKTAU-FP1-F2]"]["verdict"] in ("pass", "marginal")
+    assert checks["test_q_margin[SUMGAIT-FP1-F1]"]["verdict"] in ("pass", "marginal")
