@@ -1,27 +1,51 @@
 """Bidirectional OTDR: two traces of one fibre, one from each station, joined into one view.
 
-Events from the far station are moved into the first station's distance frame
-(x = route length − x_far) and matched within a tolerance; a matched event's loss is the
-average of the two directions (which cancels the mode-field "gainer" effect); an event seen
-from one side only keeps that side's loss. The end-to-end loss adds the loss seen from each
-end up to a stitch point in the overlap of the two traces' reach.
+1. Frame: an event at x_far from the second station is at L − x_far from the first. The route
+   length L is configuration and can be off by hundreds of metres, so L is corrected by
+   aligning the events both traces see in their overlap (the length offset that pairs the
+   most of them, then their inverse-variance weighted mean).
+2. Events within a tolerance of each other are one event. Its loss is the average of the two
+   directions (which cancels the mode-field "gainer" effect), its position is taken from the
+   direction that locates it better (smaller position uncertainty). An event that one side
+   shows as a gain and the other as a loss is labelled as such.
+3. An event found from one side only but inside the other trace's clean backscatter is also
+   measured there (LSA at that point), so its loss is still a two-direction average.
+4. End-to-end loss: the loss seen from each end up to a stitch point in the overlap of the two
+   traces' reach, in the longest event-free stretch there.
+Distances in m from the first station; losses in dB.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from harness.analysis.otdr import OtdrAnalysis
+from harness.analysis.otdr import OtdrAnalysis, OtdrEvent
+
+ALIGN_SEARCH_M = 3000.0
+"""How far the configured route length may be off (m)."""
+FORCED_MAX_SD_DB = 0.02
+"""A loss measured where the other side found no event is used when its σ is below this."""
 
 
 @dataclass
 class MergedEvent:
-    """An event in the first station's frame (m) with its loss per direction and averaged (dB)."""
+    """An event in the first station's frame (m) with its loss per direction and averaged (dB).
+
+    ``located_from``: "a" or "b", the trace whose position is used; ``measured``: the
+    directions measured at a point found by the other side ("a", "b" or ""); ``note`` explains
+    a gainer or a one-sided event."""
 
     distance_m: float
     loss_a_db: float | None
     loss_b_db: float | None
     type: str
+    position_uncertainty_m: float = math.nan
+    uncertainty_db: float = math.nan
+    located_from: str = ""
+    reflectance_db: float | None = None
+    measured: str = ""
+    note: str = ""
 
     @property
     def loss_db(self) -> float:
@@ -31,6 +55,11 @@ class MergedEvent:
     @property
     def directions(self) -> int:
         return sum(v is not None for v in (self.loss_a_db, self.loss_b_db))
+
+    @property
+    def gainer(self) -> bool:
+        """A gain from one direction and a loss from the other (mode-field mismatch)."""
+        return self.directions == 2 and self.loss_a_db * self.loss_b_db < 0
 
 
 @dataclass
@@ -44,10 +73,17 @@ class Bidirectional:
     overlap_m: tuple[float, float]
     stitch_m: float | None
     end_to_end_loss_db: float
+    length_offset_m: float = 0.0
+    aligned_events: int = 0
 
     @property
     def continuous(self) -> bool:
         return self.end_a_m is None and self.end_b_m is None
+
+    @property
+    def aligned_length_m(self) -> float:
+        """The route length the two traces agree on (m): configured length + offset."""
+        return self.length_m + self.length_offset_m
 
     def break_description(self) -> str:
         parts = []
@@ -62,34 +98,94 @@ class Bidirectional:
 def merge(a: OtdrAnalysis, b: OtdrAnalysis, length_m: float, tolerance_m: float | None = None) -> Bidirectional:
     """Join trace ``a`` (from the first station) and ``b`` (from the second)."""
     tol = tolerance_m or max(a.pulse_length_m, b.pulse_length_m, 500.0)
-    from_b = [(length_m - e.distance_m, e) for e in b.events if e.type != "end"]
-    used = set()
-    merged = []
-    for e in a.events:
-        if e.type == "end":
-            continue
-        match = None
-        for i, (x, eb) in enumerate(from_b):
-            if i not in used and abs(x - e.distance_m) <= tol:
-                match = i
-                break
-        if match is None:
-            merged.append(MergedEvent(e.distance_m, e.loss_db, None, e.type))
-        else:
-            used.add(match)
-            x, eb = from_b[match]
-            merged.append(MergedEvent((e.distance_m + x) / 2, e.loss_db, eb.loss_db, e.type))
-    for i, (x, eb) in enumerate(from_b):
-        if i not in used:
-            merged.append(MergedEvent(x, None, eb.loss_db, eb.type))
+    ea = [e for e in a.events if e.type != "end"]
+    eb = [e for e in b.events if e.type != "end"]
+    offset, aligned = align(ea, eb, length_m, a.reach_m, b.reach_m,
+                            max(a.pulse_length_m, b.pulse_length_m) / 4)
+    length = length_m + offset
+    pairs = sorted((abs(x.distance_m - (length - y.distance_m)), i, j)
+                   for i, x in enumerate(ea) for j, y in enumerate(eb)
+                   if abs(x.distance_m - (length - y.distance_m)) <= tol)
+    used_a, used_b, merged = set(), set(), []
+    for _, i, j in pairs:
+        if i not in used_a and j not in used_b:
+            used_a.add(i)
+            used_b.add(j)
+            merged.append(_both(ea[i], eb[j], length))
+    merged += [_one(e, b, length, first=True) for i, e in enumerate(ea) if i not in used_a]
+    merged += [_one(e, a, length, first=False) for j, e in enumerate(eb) if j not in used_b]
     merged.sort(key=lambda m: m.distance_m)
-    overlap = (length_m - b.reach_m, a.reach_m)
+    overlap = (length - b.reach_m, a.reach_m)
     stitch = None
     loss = float("nan")
     if a.end_m is None and b.end_m is None and overlap[1] > overlap[0]:
         stitch = _stitch_point(merged, overlap)
-        loss = (a.launch_level_db - a.level_at(stitch)) + (b.launch_level_db - b.level_at(length_m - stitch))
-    return Bidirectional(merged, length_m, a.end_m, b.end_m, overlap, stitch, loss)
+        loss = (a.launch_level_db - a.level_at(stitch)) + (b.launch_level_db - b.level_at(length - stitch))
+    return Bidirectional(merged, length_m, a.end_m, b.end_m, overlap, stitch, loss, offset, aligned)
+
+
+def align(ea: list[OtdrEvent], eb: list[OtdrEvent], length_m: float, reach_a_m: float,
+          reach_b_m: float, tol_m: float) -> tuple[float, int]:
+    """(length offset m, events it pairs): the offset d for which the most events seen from
+    both ends satisfy x_a + x_b ≈ L + d (within ``tol_m``), |d| <= ``ALIGN_SEARCH_M``."""
+    cands = []
+    for i, x in enumerate(ea):
+        for j, y in enumerate(eb):
+            d = x.distance_m + y.distance_m - length_m
+            if abs(d) <= ALIGN_SEARCH_M and x.distance_m <= reach_a_m and y.distance_m <= reach_b_m:
+                w = 1.0 / (_pos_sd(x) ** 2 + _pos_sd(y) ** 2)
+                cands.append((d, w, i, j))
+    best: tuple[int, float, float] = (0, 0.0, 0.0)
+    for d0, _, _, _ in cands:
+        near = [(d, w, i, j) for d, w, i, j in cands if abs(d - d0) <= tol_m]
+        count = min(len({i for *_, i, _ in near}), len({j for *_, j in near}))
+        weight = sum(w for _, w, _, _ in near)
+        if (count, weight) > best[:2]:
+            best = (count, weight, sum(d * w for d, w, _, _ in near) / weight)
+    return (best[2], best[0]) if best[0] else (0.0, 0)
+
+
+def _pos_sd(e: OtdrEvent) -> float:
+    return e.position_uncertainty_m if math.isfinite(e.position_uncertainty_m) else 100.0
+
+
+def _both(x: OtdrEvent, y: OtdrEvent, length: float) -> MergedEvent:
+    """One event seen from both ends (``x`` from the first station, ``y`` from the second)."""
+    from_a = (_pos_sd(x), x.uncertainty_db) <= (_pos_sd(y), y.uncertainty_db)  # ties: better SNR
+    pos, sd = (x.distance_m, _pos_sd(x)) if from_a else (length - y.distance_m, _pos_sd(y))
+    kind = "reflective" if "reflective" in (x.type, y.type) else "non-reflective"
+    refl = [r for r in (x.reflectance_db, y.reflectance_db) if r is not None]
+    m = MergedEvent(pos, x.loss_db, y.loss_db, kind, sd, 0.5 * math.hypot(x.uncertainty_db, y.uncertainty_db),
+                    "a" if from_a else "b", max(refl) if refl else None)
+    if m.gainer:
+        side = "first" if x.loss_db < 0 else "second"
+        m.note = (f"gainer from the {side} station ({min(x.loss_db, y.loss_db):+.3f} dB, "
+                  f"{max(x.loss_db, y.loss_db):+.3f} dB from the other): mode-field mismatch; "
+                  f"the two-direction average {m.loss_db:.3f} dB is the loss")
+    return m
+
+
+def _one(e: OtdrEvent, other: OtdrAnalysis, length: float, first: bool) -> MergedEvent:
+    """An event found from one end only, measured from the other end where its trace allows."""
+    pos = e.distance_m if first else length - e.distance_m
+    there = length - pos if first else pos  # the same point in the other trace's frame
+    forced = None
+    if e.type == "non-reflective" and other.start_m < there < other.reach_m - other.pulse_length_m:
+        try:
+            loss, sd = other.loss_at(there)
+            forced = loss if sd <= FORCED_MAX_SD_DB else None
+        except ValueError:
+            forced = None
+    la, lb = (e.loss_db, forced) if first else (forced, e.loss_db)
+    m = MergedEvent(pos, la, lb, e.type, _pos_sd(e), e.uncertainty_db, "a" if first else "b",
+                    e.reflectance_db, ("b" if first else "a") if forced is not None else "")
+    if m.gainer:
+        m.note = (f"gain {e.loss_db:+.3f} dB found from the {'first' if first else 'second'} "
+                  f"station, {forced:+.3f} dB measured from the other: mode-field mismatch; "
+                  f"the two-direction average {m.loss_db:.3f} dB is the loss")
+    elif forced is None and e.loss_db < 0:
+        m.note = "gain seen from one direction only: not explained by the other side"
+    return m
 
 
 def _stitch_point(events: list[MergedEvent], overlap: tuple[float, float]) -> float:

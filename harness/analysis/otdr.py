@@ -1,11 +1,17 @@
-"""OTDR trace analysis: events, losses by least-squares fits, reflectance, reach, attenuation.
+"""OTDR trace analysis: events, losses by least-squares fits, reflectance, reach, attenuation, ORL.
 
-Method (as a vendor's automatic analysis does it, see DOMAIN.md "Analysis in practice"):
-for every sample i a line is fitted to the W samples before i and another to the W samples
-after i + one pulse length (the event's transition region); both are evaluated at i and their
-difference is the step (dB, positive = loss). A step is an event where it exceeds both the
-loss threshold and 4x its own uncertainty from the local noise (so weak steps deep in the
-noise are not reported). A spike above the left line within one pulse is a reflection.
+Steps (DOMAIN.md "Analysis in practice"):
+1. noise along the trace, per block, robust against events (:mod:`otdr_noise`);
+2. launch dead zone, reach and fibre end (:mod:`otdr_ends`);
+3. events, greedy and noise-aware (:mod:`otdr_events`, :mod:`otdr_locate`, :mod:`otdr_stats`):
+   an event is reported only where its step or spike is ``T_DETECT`` standard deviations of
+   the local noise and its loss at least ``threshold_db``; lines are never fitted across
+   another event; each event carries its loss and position uncertainties (1 σ). On real
+   traces the backscatter wanders more than its sample-to-sample noise says: the steps
+   measured between the events give the scale, and the search is run again with it;
+4. section attenuation by LSA between events, combined by inverse variance; launch level;
+   optical return loss from the sections' backscatter and the reflections.
+Distances in m from the OTDR port; levels in dB as displayed (5·log10, higher = more power).
 """
 
 from __future__ import annotations
@@ -16,27 +22,59 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harness.analysis.lsa import WindowFits
+from harness.analysis.otdr_ends import (REACH_NOISE_DB, launch_end, noise_scale, reach_and_end,
+                                        saturated)
+from harness.analysis.otdr_events import search
+from harness.analysis.otdr_stats import Ctx, Found, reflectance_db
+from harness.analysis.otdr_noise import noise_profile
 
 C_M_PER_S = 299_792_458.0
 BACKSCATTER_DB_1NS = {1310.0: -77.0, 1550.0: -82.0, 1625.0: -83.0}
-REACH_NOISE_DB = 0.1
-"""Per-sample noise (dB RMS) beyond which the trace is not used (about the IEC 98 % level)."""
-END_STEP_DB = 3.0
+NOISE_RESCALE = 1.3
+"""Steps between events spread this much wider than predicted: the noise is re-scaled."""
+SLOPE_PRIOR_DB_PER_KM = 0.002
+"""How far a section's attenuation may plausibly differ from the trace's (weak prior, 1 σ)."""
 
 
 @dataclass
 class OtdrEvent:
-    """One event: position (m from the OTDR), type, loss (dB), reflectance (dB) and uncertainty (dB)."""
+    """One event: position (m from the OTDR), type, loss (dB), reflectance (dB), loss uncertainty
+    (dB, 1 σ), position uncertainty (m, 1 σ) and extent (m after the event unfit for LSA)."""
 
     distance_m: float
     type: str  # "non-reflective" | "reflective" | "end"
     loss_db: float
     reflectance_db: float | None
     uncertainty_db: float
+    position_uncertainty_m: float = math.nan
+    extent_m: float = 0.0
+    saturated: bool = False
+
+    @property
+    def gainer(self) -> bool:
+        """A non-reflective event showing a level rise from this side (loss < 0)."""
+        return self.type == "non-reflective" and self.loss_db < 0
 
     def as_dict(self) -> dict:
         return {"distance_m": self.distance_m, "type": self.type, "loss_db": self.loss_db,
-                "reflectance_db": self.reflectance_db, "uncertainty_db": self.uncertainty_db}
+                "reflectance_db": self.reflectance_db, "uncertainty_db": self.uncertainty_db,
+                "position_uncertainty_m": self.position_uncertainty_m, "extent_m": self.extent_m}
+
+
+@dataclass
+class Section:
+    """Clean backscatter between two events: bounds (m), LSA attenuation (dB/km, ± 1 σ) and
+    the LSA line's level at the start (dB)."""
+
+    start_m: float
+    end_m: float
+    attenuation_db_per_km: float
+    uncertainty_db_per_km: float
+    start_level_db: float = math.nan
+
+    def level_at(self, distance_m: float) -> float:
+        """The section's LSA line at ``distance_m`` (dB), extrapolated outside the section."""
+        return self.start_level_db - self.attenuation_db_per_km * (distance_m - self.start_m) / 1000.0
 
 
 @dataclass
@@ -52,33 +90,85 @@ class OtdrAnalysis:
     pulse_length_m: float
     _distance: np.ndarray = field(repr=False, default=None)
     _level: np.ndarray = field(repr=False, default=None)
+    sections: list[Section] = field(default_factory=list)
+    start_m: float = 0.0
+    orl_db: float | None = None
+    orl_note: str = ""
+    attenuation_uncertainty_db_per_km: float = math.nan
+    noise_scale: float = 1.0
+    """How much the trace's steps spread beyond its sample noise (1: white noise; real fibres'
+    backscatter wanders): the factor applied to every uncertainty."""
 
     @property
     def span_loss_db(self) -> float:
-        """Loss from the launch to the reach (or to the fibre end), dB."""
+        """Loss from the launch to the reach (or to the fibre end), dB: the last section's
+        LSA line at that point (a local fit where no section reaches there)."""
+        last = self.sections[-1] if self.sections else None
+        if last is not None and last.end_m >= self.reach_m - 2 * self.pulse_length_m - 2 * self.spacing_m:
+            return self.launch_level_db - last.level_at(self.reach_m)
         return self.launch_level_db - self.level_at(self.reach_m)
 
-    def level_at(self, distance_m: float, half_window_m: float | None = None) -> float:
-        """Backscatter level (dB) at ``distance_m`` from a local least-squares line fit."""
-        half = half_window_m or 4 * self.pulse_length_m
-        z, y = self._distance, self._level
-        lo = max(distance_m - half, 0.0)
-        hi = min(distance_m + half, self.reach_m)
-        for e in self.events:
-            edge = e.distance_m + self.pulse_length_m + 2 * self.spacing_m
-            if e.distance_m < distance_m and edge > lo:
-                lo = min(edge, distance_m)
-            if e.distance_m >= distance_m and e.distance_m < hi:
-                hi = e.distance_m - 2 * self.spacing_m
-        mask = (z >= lo) & (z <= hi)
-        if mask.sum() < 3:
-            raise ValueError(f"no clean backscatter around {distance_m / 1000:.1f} km")
-        slope, intercept = np.polyfit(z[mask], y[mask], 1)
-        return float(intercept + slope * distance_m)
+    @property
+    def end_to_end_loss_db(self) -> float | None:
+        """Loss from the launch to the fibre's end (dB), when the end is seen."""
+        return None if self.end_m is None else self.span_loss_db
 
-    def loss_between(self, a_m: float, b_m: float) -> float:
-        """Loss (dB) from ``a_m`` to ``b_m`` along this trace, from local fits at both points."""
-        return self.level_at(a_m) - self.level_at(b_m)
+    def level_at(self, distance_m: float, half_window_m: float | None = None) -> float:
+        """Backscatter level (dB) at ``distance_m`` from a local least-squares line fit within
+        the clean stretch holding that point (the one before it when it falls in an event)."""
+        half = half_window_m or 4 * self.pulse_length_m
+        lo, hi = self._stretch(distance_m)
+        for _ in range(len(self.events) + 1):  # a stretch too short: the line before it
+            try:
+                return self._line_at(distance_m, max(lo, min(distance_m, hi) - half), min(hi, distance_m + half))[0]
+            except ValueError:
+                if lo <= self.start_m:
+                    raise
+                lo, hi = self._stretch(lo - self.spacing_m - self.pulse_length_m)
+        raise ValueError(f"no clean backscatter before {distance_m / 1000:.3f} km")
+
+    def loss_at(self, distance_m: float) -> tuple[float, float]:
+        """(loss dB, its σ dB) of a step at ``distance_m`` measured by LSA whether or not an
+        event was found there: lines over up to four pulse lengths before the point and after
+        one pulse length past it, each within its clean stretch."""
+        half, start = 4 * self.pulse_length_m, distance_m + self.pulse_length_m
+        lo = self._stretch(distance_m - self.spacing_m)[0]
+        hi = self._stretch(start + self.spacing_m)[1]
+        before, sd_b = self._line_at(distance_m, max(lo, distance_m - half), distance_m)
+        after, sd_a = self._line_at(distance_m, start, min(hi, start + half))
+        return before - after, math.hypot(sd_b, sd_a)
+
+    def _stretch(self, distance_m: float) -> tuple[float, float]:
+        """The clean backscatter (m) around ``distance_m``: between the events either side
+        (the stretch before an event when the point falls within the event's extent)."""
+        lo, hi = self.start_m, self.reach_m
+        for e in self.events:
+            if e.type == "end":
+                hi = min(hi, e.distance_m)
+            elif e.distance_m + e.extent_m <= distance_m:
+                lo = max(lo, e.distance_m + e.extent_m)
+            else:
+                hi = min(hi, e.distance_m)
+                break
+        return lo, hi
+
+    def _line_at(self, distance_m: float, lo: float, hi: float) -> tuple[float, float]:
+        """Level (dB) at ``distance_m`` of a line fitted to the trace over [lo, hi] (m), and its
+        σ (dB) from the fit's residuals."""
+        z0, dz = float(self._distance[0]), self.spacing_m
+        a = max(int(math.ceil((lo - z0) / dz)), 0)
+        b = min(int(math.floor((hi - z0) / dz)), len(self._level) - 1)
+        if b - a < 3:
+            raise ValueError(f"no clean backscatter around {distance_m / 1000:.3f} km")
+        x = self._distance[a:b + 1] - distance_m
+        y = self._level[a:b + 1]
+        xm = float(x.mean())
+        sxx = float(((x - xm) ** 2).sum())
+        slope = float(((x - xm) * (y - y.mean())).sum()) / sxx
+        level = float(y.mean()) - slope * xm
+        resid = y - (level + slope * x)
+        var = float(resid @ resid) / max(len(x) - 2, 1)
+        return level, math.sqrt(var * (1.0 / len(x) + xm * xm / sxx))
 
 
 def pulse_length_m(pulse_width_ns: float, group_index: float) -> float:
@@ -87,134 +177,122 @@ def pulse_length_m(pulse_width_ns: float, group_index: float) -> float:
 
 
 def analyse_otdr(distance_m: np.ndarray, level_db: np.ndarray, *, pulse_width_ns: float,
-                 group_index: float, wavelength_nm: float = 1550.0,
-                 threshold_db: float = 0.05) -> OtdrAnalysis:
-    """Find the events of one trace and measure them (see the module docstring)."""
+                 group_index: float, wavelength_nm: float = 1550.0, threshold_db: float = 0.05,
+                 backscatter_db: float | None = None) -> OtdrAnalysis:
+    """Find the events of one trace and measure them (see the module docstring).
+
+    ``threshold_db``: least |loss| reported for a non-reflective event; ``backscatter_db``:
+    the fibre's backscatter coefficient at 1 ns (default by wavelength) for reflectance and ORL.
+    """
     z = np.asarray(distance_m, dtype=np.float64)
     y = np.asarray(level_db, dtype=np.float64)
     n = len(y)
-    if n < 64 or len(z) != n:
-        raise ValueError("an OTDR trace needs at least 64 points with one distance each")
-    dz = float(z[1] - z[0])
+    if n < 64 or len(z) != n or not np.isfinite(y).all():
+        raise ValueError("an OTDR trace needs at least 64 finite points with one distance each")
+    dz = float(z[-1] - z[0]) / (n - 1)
     p_len = pulse_length_m(pulse_width_ns, group_index)
     p = max(int(round(p_len / dz)), 1)
-    w = max(4 * p, 32)
-    idx = np.arange(n)
+    nearest = min(BACKSCATTER_DB_1NS, key=lambda wl: abs(wl - float(wavelength_nm)))
+    bs = backscatter_db if backscatter_db is not None else BACKSCATTER_DB_1NS[nearest]
     fits = WindowFits(y)
-    a_l, b_l, _ = fits.fit(idx - w, idx)
-    a_r, b_r, _ = fits.fit(idx + p, idx + p + w)
-    left = a_l + b_l * idx
-    step = left - (a_r + b_r * idx)
-    noise = _rolling_noise(y, w)
-    ahead = np.concatenate([noise[p + w:], np.full(min(p + w, n), noise[-1])])[:n]
-    unc = np.sqrt(noise**2 * 4.0 / w + ahead**2 * (1.0 + 12.0 * (w / 2 + p) ** 2 / w**2) / w)
-    start = p + w + 2  # the left window must lie past the launch dead zone
-    noisy = np.nonzero((noise > REACH_NOISE_DB) & (idx > start))[0]
-    reach = int(noisy[0]) if len(noisy) else n - 1
-    end_idx = None
-    lo, hi = max(reach - 2 * w, start), min(reach + w, n - 1)
-    if hi > lo:
-        k = lo + int(np.nanargmax(np.where(np.isnan(step[lo:hi]), -np.inf, step[lo:hi])))
-        if step[k] > END_STEP_DB:
-            end_idx = _departure(fits, y, noise, k, p, w)
-            reach = end_idx
-    bs = BACKSCATTER_DB_1NS.get(float(wavelength_nm), -82.0)
-    events = _find_events(fits, step, unc, noise, y, start, reach - p - w, p, w, threshold_db,
-                          z, bs, pulse_width_ns)
-    if end_idx is not None:
-        h = _spike_height(y, left[end_idx], end_idx, p)
-        reflective = h > 4.0 * noise[end_idx] / math.sqrt(max(p // 2, 1))
-        events.append(OtdrEvent(float(z[end_idx]), "end", float("nan"),
-                                _reflectance(h, bs, pulse_width_ns) if reflective else None,
-                                float(unc[end_idx])))
-    attenuation, launch = _attenuation(z, y, events, start, reach, p)
-    return OtdrAnalysis(events, attenuation, float(z[reach]),
-                        float(z[end_idx]) if end_idx is not None else None, launch, dz, p_len,
-                        z, y)
+    noise = noise_profile(y, max(2 * p, 256), max_inflation=max(2.0 * p, 4.0),
+                          clean_limit_db=REACH_NOISE_DB)
+    i0 = min(int(np.searchsorted(z, 0.0)), n - 1)
+    good = (noise.sigma <= REACH_NOISE_DB) & (noise.centres > i0 + 2 * p)
+    slope0 = float(np.median(noise.slope[good])) if good.any() else 0.0
+    c = Ctx(y, fits, noise, p, max(4 * p, 32), max(6, p // 4), slope0,
+            1.0 / (SLOPE_PRIOR_DB_PER_KM * dz / 1000.0) ** 2, threshold_db, bs, pulse_width_ns, dz)
+    start = launch_end(c, i0)
+    reach, fit_stop, end = reach_and_end(c, start)
+    found = search(c, start, fit_stop, fit_stop) if reach > start else []
+    for _ in range(2):  # noise under-estimated (real traces' backscatter wanders): again
+        kappa = noise_scale(c, found, start, fit_stop)
+        if kappa < NOISE_RESCALE:
+            break
+        c.noise.scale *= kappa
+        c.cache.clear()
+        found = search(c, start, fit_stop, fit_stop)
+    events = [_event(c, z, f, dz) for f in found]
+    if end is not None:
+        k, height = end
+        sd = float(noise.eff(k)) / math.sqrt(c.w)
+        events.append(OtdrEvent(float(z[k]), "end", math.nan,
+                                reflectance_db(height, bs, pulse_width_ns) if height > 0 else None,
+                                sd, dz * max(0.5, 2.0 * float(noise.eff(k)) / max(height, 0.3)),
+                                saturated=saturated(y, k, p) if height > 0 else False))
+    sections, att, att_sd, launch = _sections(c, z, found, start, reach, i0)
+    orl, note = _orl(c, events, sections, launch, end is not None, p_len)
+    return OtdrAnalysis(events, att, float(z[reach]), float(z[end[0]]) if end else None, launch,
+                        dz, p_len, z, y, sections, float(z[start]), orl, note, att_sd,
+                        c.noise.scale)
+
+
+def _event(c: Ctx, z: np.ndarray, f: Found, dz: float) -> OtdrEvent:
+    refl = reflectance_db(f.height, c.bs_db, c.pulse_ns) if f.reflective else None
+    return OtdrEvent(float(z[f.k]), "reflective" if f.reflective else "non-reflective", f.loss,
+                     refl, math.sqrt(f.var), f.pos_sd * dz, f.ext * dz,
+                     saturated(c.y, f.k, c.p) if f.reflective else False)
+
+
+def _sections(c: Ctx, z, found: list[Found], start: int, reach: int, i0: int):
+    """LSA per clean section; attenuation (dB/km) and its σ by inverse variance; launch level."""
+    dz = c.dz_m
+    bounds, a = [], start
+    for f in found:
+        bounds.append((a, f.k))
+        a = f.k + f.ext
+    bounds.append((a, reach))
+    out, num, den, launch = [], 0.0, 0.0, math.nan
+    for s, e in bounds:
+        if e - s < max(c.wmin, 16):
+            continue
+        cnt, mx, my, cxx, cxy = (float(v) for v in c.fits.moments(s, e))
+        slope = cxy / cxx
+        g = np.linspace(s, e - 1, 9)
+        var = float(np.sum((g - mx) ** 2 * c.noise.eff(g) ** 2) * (e - s) / 9.0) / cxx**2
+        att, sd = -slope / dz * 1000.0, math.sqrt(var) / dz * 1000.0
+        out.append(Section(float(z[s]), float(z[e - 1]), att, sd, my + slope * (s - mx)))
+        num, den = num + att / sd**2, den + 1.0 / sd**2
+        if math.isnan(launch):
+            launch = my + slope * (i0 - mx)
+    if not out:
+        return [], math.nan, math.nan, float(c.y[min(start, len(c.y) - 1)])
+    return out, num / den, 1.0 / math.sqrt(den), float(launch)
+
+
+def _orl(c: Ctx, events: list[OtdrEvent], sections: list[Section], launch: float,
+         ended: bool, p_len: float) -> tuple[float | None, str]:
+    """Optical return loss (dB) seen from the OTDR: the backscatter of every section (its LSA
+    line, integrated in linear power relative to the launch level) times the backscatter
+    coefficient per metre, plus every reflection (reflectance × two-way loss to it); beyond
+    the reach, without a fibre end, the backscatter is extrapolated at the attenuation. The
+    launch connector, inside the dead zone, is not counted."""
+    if any(e.saturated for e in events):
+        return None, "a reflection saturates the receiver: ORL would be understated"
+    if not sections or not math.isfinite(launch):
+        return None, "no backscatter level at the launch"
+    per_m = 10.0 ** (c.bs_db / 10.0) / (p_len / c.pulse_ns)  # backscatter per metre of fibre
+    rel = lambda level: 10.0 ** ((level - launch) / 5.0)  # noqa: E731  (two-way, linear)
+    total = 0.0
+    edges = [0.0] + [e.distance_m for e in events if e.type != "end"]
+    for s in sections:
+        k = 2.0 * max(s.attenuation_db_per_km, 1e-6) / 1000.0 * math.log(10.0) / 10.0
+        a = max(x for x in edges if x <= s.start_m + 1e-9)  # from the event before it
+        total += per_m * rel(s.level_at(a)) * (1.0 - math.exp(-k * (s.end_m - a))) / k
+    if not ended:
+        total += per_m * rel(sections[-1].level_at(sections[-1].end_m)) / k
+    for e in events:
+        before = [s for s in sections if s.start_m <= e.distance_m]
+        if e.reflectance_db is not None and before:
+            total += 10.0 ** (e.reflectance_db / 10.0) * rel(before[-1].level_at(e.distance_m))
+    note = "" if ended else "far end not seen: backscatter beyond the reach extrapolated"
+    return -10.0 * math.log10(total), note
 
 
 def _rolling_noise(y: np.ndarray, w: int) -> np.ndarray:
     """Per-sample noise (dB RMS) from the first differences over a trailing window of ``w``."""
     d2 = np.concatenate([[0.0], np.diff(y) ** 2])
-    c = np.concatenate([[0.0], np.cumsum(d2)])
+    cs = np.concatenate([[0.0], np.cumsum(d2)])
     lo = np.clip(np.arange(len(y)) - w + 1, 0, None)
     hi = np.arange(len(y)) + 1
-    return np.sqrt((c[hi] - c[lo]) / np.maximum(hi - lo, 1) / 2.0)
-
-
-def _reflectance(height_db: float, bs_db: float, pulse_width_ns: float) -> float:
-    """Reflectance (dB) from a spike of ``height_db`` (5·log10 units) above the backscatter."""
-    return bs_db + 10.0 * math.log10((10.0 ** (height_db / 5.0) - 1.0) * pulse_width_ns)
-
-
-def _departure(fits: WindowFits, y: np.ndarray, noise: np.ndarray, k: int, p: int, w: int) -> int:
-    """First sample near ``k`` where the trace leaves the backscatter line fitted before it."""
-    base = max(k - 2 * p, 1)
-    a, b, _ = fits.fit(np.array([max(base - w, 0)]), np.array([base]))
-    j = np.arange(base, min(k + p, len(y)))
-    off = np.abs(y[j] - (a[0] + b[0] * j))
-    limit = max(0.3, 5.0 * float(noise[base]))
-    hits = np.nonzero(off > limit)[0]
-    return int(j[hits[0]]) if len(hits) else k
-
-
-def _spike_height(y: np.ndarray, left_level: float, k: int, p: int) -> float:
-    """Mean level over the middle of the pulse after ``k``, above the backscatter before it (dB)."""
-    a, b = k + max(p // 4, 1), k + max(3 * p // 4, 2)
-    return float(np.mean(y[a:b]) - left_level)
-
-
-def _find_events(fits, step, unc, noise, y, start, stop, p, w, threshold_db, z, bs,
-                 pulse_width_ns):
-    """Pick the strongest steps first, suppress their side lobes (one window either side),
-    then measure each with fit windows clipped at its neighbours."""
-    if stop <= start:
-        return []
-    region = slice(start, stop)
-    strength = np.nan_to_num(np.abs(step[region]), nan=0.0)
-    ok = (strength > threshold_db) & (strength > 4.0 * np.nan_to_num(unc[region], nan=np.inf))
-    candidates = np.nonzero(ok)[0] + start
-    order = candidates[np.argsort(-np.abs(step[candidates]))]
-    taken = np.zeros(len(y), dtype=bool)
-    picked = []
-    for k in order:
-        if taken[max(k - p - w, 0):k + p + w].any():
-            continue
-        taken[k] = True
-        picked.append(int(k))
-    picked.sort()
-    events: list[OtdrEvent] = []
-    for i, k in enumerate(picked):
-        lo = max(k - w, picked[i - 1] + p + 2 if i else 0)
-        hi = min(k + p + w, picked[i + 1] - 2 if i + 1 < len(picked) else len(y))
-        a_l, b_l, _ = fits.fit(np.array([lo]), np.array([k]))
-        a_r, b_r, _ = fits.fit(np.array([k + p]), np.array([hi]))
-        left = float(a_l[0] + b_l[0] * k)
-        loss = left - float(a_r[0] + b_r[0] * k)
-        if not math.isfinite(loss):
-            loss = float(step[k])
-        spike = _spike_height(y, left, k, p)
-        reflective = spike > max(0.02, 4.0 * noise[k] / math.sqrt(max(p // 2, 1)))
-        events.append(OtdrEvent(
-            float(z[k]), "reflective" if reflective else "non-reflective", loss,
-            _reflectance(spike, bs, pulse_width_ns) if reflective else None, float(unc[k])))
-    return events
-
-
-def _attenuation(z, y, events, start, reach, p) -> tuple[float, float]:
-    """Section attenuation (dB/km) by one LSA over all clean backscatter, event steps removed,
-    and the launch level (dB) that line extrapolates to at 0 m."""
-    mask = np.zeros(len(y), dtype=bool)
-    mask[start:reach] = True
-    corrected = y.copy()
-    dz = z[1] - z[0]
-    for e in events:
-        if e.type == "end":
-            continue
-        k = int(round(e.distance_m / dz))
-        mask[max(k - 2, 0):k + p + 2] = False
-        corrected[k:] += e.loss_db
-    if mask.sum() < 16:
-        return float("nan"), float(y[start]) if start < len(y) else float("nan")
-    slope, intercept = np.polyfit(z[mask], corrected[mask], 1)
-    return float(-slope * 1000.0), float(intercept)
+    return np.sqrt((cs[hi] - cs[lo]) / np.maximum(hi - lo, 1) / 2.0)
