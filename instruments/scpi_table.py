@@ -149,3 +149,13 @@ def _convert(kind: type, text: str) -> object:
     if kind is int:
         return int(float(text))
     return kind(text)
+
+
+COMMON_COMMANDS: tuple[Command, ...] = (
+    Command("identify", "*IDN?", doc="identity: maker,model,serial,firmware"),
+    Command("clear", "*CLS", doc="clear status and error queue"),
+    Command("error_query", ":SYSTem:ERRor?", doc="oldest error: code,\"message\"; 0 when empty",
+            repeatable=False),
+    Command("route", ":ROUTe:CLOSe", (int,), doc="close switch port n (1-based) of the 1xN switch"),
+)
+"""IEEE 488.2 common commands, the SCPI error queue and the optical switch: in every SCPI model."""

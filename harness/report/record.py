@@ -19,6 +19,7 @@ import h5py
 import numpy as np
 
 from harness.errors import StoreError
+from harness.manifest import sha256_file
 
 SCHEMA_PREFIX = "caspian-harness/run/"
 KNOWN_SCHEMAS = ("caspian-harness/run/1",)
@@ -123,14 +124,6 @@ def _float(attrs: dict[str, Any], key: str) -> float:
         return float(attrs.get(key, math.nan))
     except (TypeError, ValueError):
         return math.nan
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _events(ds: h5py.Dataset) -> list[Event]:

@@ -15,16 +15,12 @@ import numpy as np
 from instruments.errors import InstrumentError, ProtocolError
 from instruments.protocols import Osa, OsaSettings, Spectrum
 from instruments.scpi_driver import ScpiDriver
-from instruments.scpi_table import Command, CommandTable, Nanometres
+from instruments.scpi_table import COMMON_COMMANDS, Command, CommandTable, Nanometres
 
 MODEL = "yokogawa-aq6370"
 
 COMMANDS = CommandTable(
-    Command("identify", "*IDN?", doc="identity: maker,model,serial,firmware"),
-    Command("clear", "*CLS", doc="clear status and error queue"),
-    Command("error_query", ":SYSTem:ERRor?", doc="oldest error: code,\"message\"; 0 when empty",
-            repeatable=False),
-    Command("route", ":ROUTe:CLOSe", (int,), doc="close switch port n (1-based)"),
+    *COMMON_COMMANDS,
     Command("sweep_mode", ":INITiate:SMODe", (str,), doc="SINGle | REPeat | AUTO"),
     Command("start_wl", ":SENSe:WAVelength:STARt", (Nanometres,), doc="sweep start (nm)"),
     Command("stop_wl", ":SENSe:WAVelength:STOP", (Nanometres,), doc="sweep stop (nm)"),

@@ -15,16 +15,12 @@ import numpy as np
 from instruments.errors import ProtocolError
 from instruments.protocols import Otdr, OtdrSettings, OtdrTrace
 from instruments.scpi_driver import ScpiDriver
-from instruments.scpi_table import Command, CommandTable
+from instruments.scpi_table import COMMON_COMMANDS, Command, CommandTable
 
 MODEL = "anritsu-mt9083"
 
 COMMANDS = CommandTable(
-    Command("identify", "*IDN?", doc="identity: maker,model,serial,firmware"),
-    Command("clear", "*CLS", doc="clear status and error queue"),
-    Command("error_query", ":SYSTem:ERRor?", doc="oldest error: code,\"message\"; 0 when empty",
-            repeatable=False),
-    Command("route", ":ROUTe:CLOSe", (int,), doc="close switch port n (1-based)"),
+    *COMMON_COMMANDS,
     Command("wavelength", ":SOURce:WAVelength", (float,), doc="source wavelength (nm)"),
     Command("pulse", ":SENSe:PULSe", (float,), doc="pulse width (ns)"),
     Command("range", ":SENSe:RANGe", (float,), doc="distance range (km)"),

@@ -136,3 +136,15 @@ def test_section_attenuation_and_orl(span):
     per_m = 10 ** (-82.0 / 10) / pulse_length_m(1.0, LONG.group_index)
     expected = -10 * np.log10(per_m / (2 * true / 1000 * np.log(10) / 10))
     assert result.orl_db == pytest.approx(expected, abs=0.3)
+
+
+@pytest.mark.stress
+@pytest.mark.parametrize("settings", [LONG, replace(LONG, wavelength_nm=1625.0),
+                                      replace(LONG, averaging_s=20.0),
+                                      replace(LONG, pulse_width_ns=10000.0, resolution_m=4.0)],
+                         ids=["20us", "20us-1625", "20us-20s", "10us-4m"])
+def test_dense_campaign(settings):
+    """20 spans × 3 fibres × both ends, 12 extra splices per fibre (pytest -m stress, ~15 s each)."""
+    _check(campaign(range(100, 120), settings, extra=12), settings,
+           f"dense, {settings.pulse_width_ns / 1000:.0f} µs, {settings.wavelength_nm:.0f} nm, "
+           f"{settings.averaging_s:.0f} s")
