@@ -22,8 +22,7 @@ from instruments.sim.span import DEFAULT_SPAN, SpanFileError
 def _cmd_run(args: argparse.Namespace) -> int:
     _, code = run_plan(Path(args.station), Path(args.limits), Path(args.results), Path(args.plan),
                        run_id=args.run_id, operator=args.operator or "", yes=args.yes,
-                       answers=Path(args.answers) if args.answers else None,
-                       allow_live_fibre=args.allow_live_fibre)
+                       answers=Path(args.answers) if args.answers else None)
     return code
 
 
@@ -136,8 +135,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--operator", help="engineer running the plan")
     p.add_argument("--yes", action="store_true", help="answer yes to every operator prompt")
     p.add_argument("--answers", help="answers file for operator prompts (YAML)")
-    p.add_argument("--allow-live-fibre", action="store_true",
-                   help="fire the OTDR even into a fibre carrying traffic (recorded)")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("merge", help="join the runs of the two stations into one bidirectional run")

@@ -61,8 +61,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--operator", default=os.environ.get("USER", ""), help="who runs the plan")
     group.addoption("--yes", action="store_true", help="answer yes to every operator prompt")
     group.addoption("--answers", help="answers file (YAML: prompt key or glob -> answer)")
-    group.addoption("--allow-live-fibre", action="store_true",
-                    help="fire the OTDR even into a fibre that carries traffic (recorded)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -272,12 +270,6 @@ def instruments(request: pytest.FixtureRequest) -> InstrumentPool:
 def operator(request: pytest.FixtureRequest) -> Operator:
     """Operator prompts: ``operator.confirm(key, text)``; every answer is recorded."""
     return _session(request).operator
-
-
-@pytest.fixture(scope="session")
-def allow_live_fibre(request: pytest.FixtureRequest) -> bool:
-    """Whether the engineer allowed OTDR shots into fibres that carry traffic."""
-    return bool(request.config.getoption("--allow-live-fibre"))
 
 
 @pytest.fixture

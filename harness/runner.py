@@ -6,7 +6,6 @@ A run folder holds ``run.h5`` (the record), ``junit.xml``, ``summary.json``, ``r
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -49,11 +48,18 @@ def prepare_run_dir(results: Path, run_id: str) -> Path:
     return run_dir
 
 
+def pytest_args(plan: Path, station: Path, limits: Path, run_dir: Path) -> list[str]:
+    """The pytest command line that runs ``plan`` into ``run_dir`` through the harness plugin."""
+    return [str(plan), "--station", str(station), "--limits", str(limits),
+            "--run-dir", str(run_dir), "--junitxml", str(run_dir / "junit.xml"),
+            "-p", "no:cacheprovider", "--strict-markers", "-q", "--no-header", "-rN",
+            "--rootdir", str(Path(plan).resolve().parent)]
+
+
 def run_plan(station: Path = DEFAULT_STATION, limits: Path = DEFAULT_LIMITS,
              results: Path = DEFAULT_RESULTS, plan: Path = DEFAULT_PLAN, run_id: str | None = None,
              replay: list[Path] | None = None, operator: str = "", quiet: bool = False,
-             yes: bool = False, answers: Path | None = None,
-             allow_live_fibre: bool = False) -> tuple[Path, int]:
+             yes: bool = False, answers: Path | None = None) -> tuple[Path, int]:
     """Run ``plan`` against ``station``; returns (run folder, exit code: 0 pass, 1 fail/error)."""
     station_file = load_station_file(station)
     load_limits_file(limits)
@@ -64,10 +70,7 @@ def run_plan(station: Path = DEFAULT_STATION, limits: Path = DEFAULT_LIMITS,
     inputs.mkdir()
     (inputs / "station.yaml").write_text(self_contained_station_yaml(station))
     shutil.copy2(limits, inputs / "limits.yaml")
-    args = [str(plan), "--station", str(station), "--limits", str(limits),
-            "--run-dir", str(run_dir), "--junitxml", str(run_dir / "junit.xml"),
-            "-p", "no:cacheprovider", "--strict-markers", "-q", "--no-header", "-rN",
-            "--rootdir", str(Path(plan).resolve().parent)]
+    args = pytest_args(plan, station, limits, run_dir)
     if operator or station_file.operator:
         args += ["--operator", operator or station_file.operator]
     for source in replay or []:
@@ -76,8 +79,6 @@ def run_plan(station: Path = DEFAULT_STATION, limits: Path = DEFAULT_LIMITS,
         args.append("--yes")
     if answers:
         args += ["--answers", str(answers)]
-    if allow_live_fibre:
-        args.append("--allow-live-fibre")
     code = pytest.main(args)
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         if not (run_dir / "run.h5").exists():
@@ -95,17 +96,14 @@ def resume_run(run_dir: Path, plan: Path | None = None, quiet: bool = False) -> 
     store = RunStore(run_dir / "run.h5")
     if not store.journal.path.exists():
         raise StoreError(f"{run_dir}: not a run folder (no steps/journal.jsonl)")
-    attrs = store._read_json("run.json")
+    attrs = store.run_attrs()
     station = Path(attrs.get("station_file", ""))
     if not station.is_file() or sha256_file(station) != attrs.get("station_file_sha256"):
         raise StoreError(f"{run_dir}: the station file {station} is gone or changed since the run started")
     limits = run_dir / "inputs" / "limits.yaml"
     stored_plan = Path(attrs.get("plan", "").split(",")[0]) if attrs.get("plan") else DEFAULT_PLAN
     plan = Path(plan) if plan else stored_plan
-    args = [str(plan), "--station", str(station), "--limits", str(limits), "--run-dir", str(run_dir),
-            "--resume", "--junitxml", str(run_dir / "junit.xml"), "-p", "no:cacheprovider",
-            "--strict-markers", "-q", "--no-header", "-rN",
-            "--rootdir", str(Path(plan).resolve().parent)]
+    args = pytest_args(plan, station, limits, run_dir) + ["--resume"]
     if attrs.get("operator"):
         args += ["--operator", attrs["operator"]]
     pytest.main(args)
@@ -153,12 +151,6 @@ def replay_run(run_dir: Path, limits: Path | None = None, results: Path | None =
              for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
     return new_dir, code, diffs
 
-
-def load_summary(run_dir: Path) -> dict:
-    try:
-        return json.loads((run_dir / "summary.json").read_text())
-    except (OSError, ValueError):
-        raise StoreError(f"{run_dir}: no readable summary.json") from None
 
 
 def merge_runs(run_a: Path, run_b: Path, results: Path | None = None, plan: Path | None = None,

@@ -103,12 +103,6 @@ class RunStore:
         data.setdefault("prompts", []).append(entry)
         self._write_json("prompts.json", data)
 
-    def add_decision(self, entry: dict[str, Any]) -> None:
-        """Record a safety decision (e.g. the laser interlock's) with its reason and time."""
-        data = self._read_json("decisions.json")
-        data.setdefault("decisions", []).append(entry)
-        self._write_json("decisions.json", data)
-
     def add_acquisition(self, request: dict[str, Any], x: np.ndarray, y: np.ndarray,
                         x_units: tuple[str, str], y_units: tuple[str, str],
                         attrs: dict[str, Any], extra: dict[str, np.ndarray] | None = None) -> str:
@@ -158,10 +152,9 @@ class RunStore:
                         g = inst.require_group(f"{station}/{role}")
                         for k, v in values.items():
                             g.attrs[k] = v
-                for group in ("prompts", "decisions"):
-                    rows = self._read_json(f"{group}.json").get(group, [])
-                    out.create_dataset(group, data=[json.dumps(r, sort_keys=True) for r in rows],
-                                       dtype=h5py.string_dtype())
+                rows = self._read_json("prompts.json").get("prompts", [])
+                out.create_dataset("prompts", data=[json.dumps(r, sort_keys=True) for r in rows],
+                                   dtype=h5py.string_dtype())
                 acq = out.create_group("acquisitions")
                 checks = out.create_group("checks")
                 for name in sorted(good):
@@ -211,17 +204,16 @@ class RunStore:
                 out[row["request"]] = row
         return out
 
-    def completed_checks(self) -> dict[str, str]:
-        """Check key → verdict of every verified check step."""
-        return {e["check"]: e.get("verdict", "") for n, e in self.journal.verified().items()
-                if n.startswith("check-")}
+    def run_attrs(self) -> dict[str, Any]:
+        """The root attributes written so far (readable while the run goes on or after a kill)."""
+        return self._read_json("run.json")
 
-    def read_log(self, group: str) -> list[dict[str, Any]]:
-        """The recorded ``prompts`` or ``decisions`` of a consolidated record."""
+    def read_prompts(self) -> list[dict[str, Any]]:
+        """The operator prompts and answers of a consolidated record, in the order asked."""
         with self._open("r") as f:
-            if group not in f:
+            if "prompts" not in f:
                 return []
-            return [json.loads(_py(v)) for v in f[group][()]]
+            return [json.loads(_py(v)) for v in f["prompts"][()]]
 
     def read_instruments(self) -> dict[str, dict[str, dict[str, Any]]]:
         with self._open("r") as f:

@@ -19,27 +19,23 @@ from instruments.osa.yokogawa_aq6370 import COMMANDS, LOGIN_PROMPT, LOGIN_READY
 from instruments.protocols import OsaSettings
 from instruments.sim.faults import InstrumentFaults
 from instruments.sim.osa_physics import osa_spectrum
-from instruments.sim.scpi_server import SimScpiInstrument
+from instruments.sim.scpi_server import SimStationInstrument
 from instruments.sim.span import Span
 
 SWEEP_S_PER_KPOINT = 0.05
 """Simulated sweep time (instrument seconds per 1000 points)."""
 
 
-class SimAq6370(SimScpiInstrument):
+class SimAq6370(SimStationInstrument):
     """An AQ6370-class OSA at ``station``; switch port n sees the spectrum of ``ports[n]``."""
 
     COMMANDS = COMMANDS
 
     def __init__(self, span: Span, station: str, ports: dict[int, str], serial: str = "91M000001",
                  faults: InstrumentFaults | None = None) -> None:
-        super().__init__(faults)
-        self.span = span
-        self.station = station
-        self.ports = ports
+        super().__init__(span, station, ports, faults)
         self.IDN = f"YOKOGAWA,AQ6370D,{serial},SIM-{station}"
         self.settings = OsaSettings()
-        self.port = 1
         self.format = ("ASCII", 0)
         self._done_at: float | None = None
         self._event = 0
@@ -56,11 +52,6 @@ class SimAq6370(SimScpiInstrument):
             session["login"] = "ready"
             return (LOGIN_READY + "\n").encode()
         return super().handle(line, session)
-
-    def do_route(self, port: int) -> None:
-        if port not in self.ports:
-            raise ProtocolError(f'-222,"Data out of range;switch port {port}"')
-        self.port = port
 
     def do_sweep_mode(self, mode: str) -> None:
         if mode.upper() not in ("SINGLE", "SING", "REPEAT", "REP", "AUTO"):

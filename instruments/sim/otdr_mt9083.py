@@ -18,34 +18,25 @@ from instruments.otdr.anritsu_mt9083 import COMMANDS, encode_trace_block
 from instruments.protocols import OtdrSettings
 from instruments.sim.faults import InstrumentFaults
 from instruments.sim.otdr_physics import otdr_trace
-from instruments.sim.scpi_server import SimScpiInstrument
+from instruments.sim.scpi_server import SimStationInstrument
 from instruments.sim.span import Span
 
 PULSES_NS = (3, 10, 20, 50, 100, 200, 500, 1000, 2000, 4000, 10000, 20000)
 WAVELENGTHS_NM = (1310.0, 1550.0, 1625.0)
 
 
-class SimMt9083(SimScpiInstrument):
+class SimMt9083(SimStationInstrument):
     """An MT9083-class OTDR at ``station``; switch port n is patched to ``ports[n]``."""
 
     COMMANDS = COMMANDS
 
     def __init__(self, span: Span, station: str, ports: dict[int, str], serial: str = "6200000001",
                  faults: InstrumentFaults | None = None) -> None:
-        super().__init__(faults)
-        self.span = span
-        self.station = station
-        self.ports = ports
+        super().__init__(span, station, ports, faults)
         self.IDN = f"ANRITSU,MT9083C2,{serial},SIM-{station}"
         self.settings = OtdrSettings()
-        self.port = 1
         self._started: float | None = None
         self._trace: np.ndarray | None = None
-
-    def do_route(self, port: int) -> None:
-        if port not in self.ports:
-            raise ProtocolError(f'-222,"Data out of range;switch port {port}"')
-        self.port = port
 
     def do_wavelength(self, nm: float) -> None:
         if nm not in WAVELENGTHS_NM:

@@ -90,6 +90,24 @@ class SimScpiInstrument:
         return self.errors.popleft() if self.errors else '0,"No error"'
 
 
+class SimStationInstrument(SimScpiInstrument):
+    """A simulated instrument at one station of a span, behind a 1xN optical switch whose
+    port n is patched to fibre ``ports[n]`` (the ``route`` command of every SCPI model)."""
+
+    def __init__(self, span: Any, station: str, ports: dict[int, str],
+                 faults: InstrumentFaults | None = None) -> None:
+        super().__init__(faults)
+        self.span = span
+        self.station = station
+        self.ports = ports
+        self.port = min(ports) if ports else 1
+
+    def do_route(self, port: int) -> None:
+        if port not in self.ports:
+            raise ProtocolError(f'-222,"Data out of range;switch port {port}"')
+        self.port = port
+
+
 class _Handler(socketserver.StreamRequestHandler):
     wbufsize = 0
 

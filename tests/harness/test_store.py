@@ -56,3 +56,11 @@ def test_a_torn_journal_line_is_ignored(store):
     with open(store.journal.path, "a") as f:
         f.write('{"file": "acq-0001.h5", "sha2')
     assert "acq-0000.h5" in store.journal.entries() and "acq-0001.h5" not in store.journal.entries()
+
+
+def test_prompts_are_kept_in_the_record_in_order(store):
+    store.add_prompt({"key": "patch:AKTAU:otdr:FP1-F1", "answer": "yes", "by": "E. Engineer"})
+    store.add_prompt({"key": "patch:AKTAU:otdr:FP1-F2", "answer": "done", "by": "E. Engineer"})
+    store.consolidate()
+    assert [(p["key"], p["answer"]) for p in store.read_prompts()] == [
+        ("patch:AKTAU:otdr:FP1-F1", "yes"), ("patch:AKTAU:otdr:FP1-F2", "done")]
