@@ -7,12 +7,13 @@ one line on stderr and exit code 2; a run whose checks fail exits 1; a passing r
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
 from pathlib import Path
 
 from harness import __version__
-from harness.errors import HarnessError
+from harness.cli_files import add_file_commands
+from harness.errors import HarnessError, RunInterrupted
 from harness.runner import (DEFAULT_LIMITS, DEFAULT_PLAN, DEFAULT_RESULTS, DEFAULT_STATION,
                             finish_run, replay_run, run_plan)
 from instruments.errors import InstrumentError
@@ -20,9 +21,13 @@ from instruments.sim.span import DEFAULT_SPAN, SpanFileError
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    if args.no_progress:  # the plugin's option, passed the way pytest reads extra options
+        extra = os.environ.get("PYTEST_ADDOPTS", "")
+        os.environ["PYTEST_ADDOPTS"] = f"{extra} --progress=off".strip()
     _, code = run_plan(Path(args.station), Path(args.limits), Path(args.results), Path(args.plan),
                        run_id=args.run_id, operator=args.operator or "", yes=args.yes,
-                       answers=Path(args.answers) if args.answers else None)
+                       answers=Path(args.answers) if args.answers else None,
+                       allow_live_fibre=args.allow_live_fibre)
     return code
 
 
@@ -104,22 +109,6 @@ def _cmd_sign(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_sor_dump(args: argparse.Namespace) -> int:
-    import warnings
-
-    from harness.sor.dump import sor_summary
-    from harness.sor.errors import SorWarning
-    from harness.sor.reader import read_sor
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SorWarning)
-        record = read_sor(Path(args.file))
-    for w in caught:
-        print(f"harness: warning: {w.message}", file=sys.stderr)
-    print(json.dumps(sor_summary(record), indent=2))
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="harness", description="Acceptance tests of the Trans-Caspian submarine fibre span.")
@@ -135,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--operator", help="engineer running the plan")
     p.add_argument("--yes", action="store_true", help="answer yes to every operator prompt")
     p.add_argument("--answers", help="answers file for operator prompts (YAML)")
+    p.add_argument("--allow-live-fibre", action="store_true",
+                   help="let the OTDR fire into a fibre carrying traffic (the override is recorded)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="pytest's own output instead of the progress panel / one line per check")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("merge", help="join the runs of the two stations into one bidirectional run")
@@ -188,11 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", help="e.g. contractor, owner's engineer")
     p.set_defaults(func=_cmd_sign)
 
-    p = sub.add_parser("sor", help="Telcordia SR-4731 (.sor) files")
-    sor = p.add_subparsers(dest="sor_command", required=True, metavar="SUBCOMMAND")
-    d = sor.add_parser("dump", help="print a .sor file's fields and events as JSON")
-    d.add_argument("file", metavar="FILE.sor")
-    d.set_defaults(func=_cmd_sor_dump)
+    add_file_commands(sub)  # sor dump|export|import, analyse otdr|osa (harness/cli_files.py)
     return parser
 
 
@@ -200,12 +189,20 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except RunInterrupted as exc:
+        print(f"harness: {exc}", file=sys.stderr)
+        return 130
     except (HarnessError, InstrumentError, SpanFileError) as exc:
         print(f"harness: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("harness: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into a reader that stopped (| head): not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -5,9 +5,11 @@ A wrong file gives a :class:`ConfigError` whose one-line message names the file 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
+import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,10 +19,25 @@ from pyvisa import rname
 
 from harness.errors import ConfigError
 from instruments.registry import MODELS
+from instruments.safe_yaml import load_yaml_file
 
 ROLES = ("otdr", "osa", "transponder")
 SIM_RESOURCE = "sim"
 _SERIAL_URL = re.compile(r"^(/dev/\S+|COM\d+|(socket|rfc2217|loop|spy)://\S*)$")
+_LINE_BREAKING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _one_line(load):
+    """A loader whose ConfigError is one line even when a key from the file holds a line
+    break (field names are quoted into messages as they are): control characters escaped."""
+    @functools.wraps(load)
+    def wrapper(path: Path):
+        try:
+            return load(path)
+        except ConfigError as exc:
+            text = _LINE_BREAKING.sub(lambda m: repr(m.group())[1:-1], str(exc))
+            raise ConfigError(text) from None
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -68,28 +85,28 @@ class StationFile:
     """Cable-level events of the route plan (distance_km, kind, label), if the file names one."""
 
     def resolve_sim(self, resources: dict[str, str]) -> None:
-        """Fill ``resource: sim`` entries from a running simulator's ``STATION/role`` map."""
+        """Fill ``resource: sim`` entries from a running simulator's ``STATION/role`` map; where
+        the simulator serves several models of a role (``STATION/role@model``), the file's."""
         for station, roles in self.instruments.items():
             for role, inst in roles.items():
                 if inst.resource == SIM_RESOURCE:
                     key = f"{station}/{role}"
+                    if any(k.startswith(key + "@") for k in resources):
+                        key = f"{key}@{inst.model}"
                     if key not in resources:
                         raise ConfigError(f"{self.path}: simulator serves no {key}")
                     roles[role] = InstrumentConfig(station, role, inst.model, resources[key],
                                                    inst.options, inst.switch)
 
 
+_REPR = reprlib.Repr()
+_REPR.maxstring, _REPR.maxother, _REPR.maxlist, _REPR.maxdict, _REPR.maxlevel = 60, 60, 4, 4, 2
+_short = _REPR.repr
+"""A bounded repr for error messages (a value from a file may be huge)."""
+
+
 def _load_yaml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}:{where}: not valid YAML") from None
+    data = load_yaml_file(path, ConfigError)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return data
@@ -104,8 +121,26 @@ def _get(data: dict, key: str, kind: type, where: str, default: Any = ...) -> An
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise ConfigError(f"{where}.{key}: expected {kind.__name__}, got {value!r}")
+        raise ConfigError(f"{where}.{key}: expected {kind.__name__}, got {_short(value)}")
     return value
+
+
+def _path_field(data: dict, key: str, where: str) -> Path:
+    """A file name field (relative to the file it is in)."""
+    value = _get(data, key, str, where)
+    if not value or "\0" in value:
+        raise ConfigError(f"{where}.{key}: expected a file name, got {_short(value)}")
+    return Path(value)
+
+
+def _route_events(events: Any, where: str) -> list[dict[str, Any]]:
+    """Route plan events: a list of mappings, each with a finite distance_km."""
+    if not isinstance(events, list) or not all(
+            isinstance(e, dict) and isinstance(e.get("distance_km"), (int, float))
+            and not isinstance(e.get("distance_km"), bool) and math.isfinite(e["distance_km"])
+            for e in events):
+        raise ConfigError(f"{where}: events: expected a list with distance_km on each")
+    return events
 
 
 def validate_resource(model: str, resource: str, where: str) -> None:
@@ -151,6 +186,7 @@ def self_contained_station_yaml(path: Path) -> str:
     return header + yaml.safe_dump(data, sort_keys=False)
 
 
+@_one_line
 def load_station_file(path: Path) -> StationFile:
     """Load and validate a station file; raises :class:`ConfigError` naming the bad field."""
     path = Path(path)
@@ -161,6 +197,8 @@ def load_station_file(path: Path) -> StationFile:
     if not stations or not all(isinstance(s, str) for s in stations):
         raise ConfigError(f"{where}: route.stations: expected a list of station names")
     length = _get(route, "length_km", float, f"{where}: route")
+    if not (math.isfinite(length) and length > 0):
+        raise ConfigError(f"{where}: route.length_km: expected a length > 0 km, got {length}")
     instruments: dict[str, dict[str, InstrumentConfig]] = {}
     for station, roles in _get(data, "stations", dict, where).items():
         swhere = f"{where}: stations.{station}"
@@ -185,6 +223,10 @@ def load_station_file(path: Path) -> StationFile:
             validate_resource(model, resource, iwhere)
             switch = _get(spec, "switch", bool, iwhere, True)
             options = {k: v for k, v in spec.items() if k not in ("model", "resource", "switch")}
+            unknown = sorted(str(k) for k in options if k not in MODELS[model].options)
+            if unknown:
+                raise ConfigError(f"{iwhere}: unknown option {_short(unknown[0])} for {model} "
+                                  f"(known: {', '.join(sorted(MODELS[model].options))})")
             instruments[station][role] = InstrumentConfig(station, role, model, resource, options,
                                                           switch)
     fibres = []
@@ -199,29 +241,27 @@ def load_station_file(path: Path) -> StationFile:
         rx = next((s for s in stations if s != tx), tx)
         ports = _get(spec, "otdr_port", dict, fwhere)
         for station, port in ports.items():
-            if station not in stations or not isinstance(port, int) or port < 1:
+            if (station not in stations or not isinstance(port, int) or isinstance(port, bool)
+                    or port < 1):
                 raise ConfigError(f"{fwhere}.otdr_port.{station}: expected a station and a port >= 1")
-        fibres.append(FibreConfig(str(name), int(m.group(1)), tx, rx, dict(ports),
-                                  _get(spec, "osa_port", int, fwhere),
+        osa_port = _get(spec, "osa_port", int, fwhere)
+        if osa_port < 1:
+            raise ConfigError(f"{fwhere}.osa_port: expected a port >= 1, got {osa_port}")
+        fibres.append(FibreConfig(str(name), int(m.group(1)), tx, rx, dict(ports), osa_port,
                                   _get(spec, "och", str, fwhere)))
     simulator = _get(data, "simulator", dict, where, None)
     if simulator is not None:
-        span = Path(_get(simulator, "span", str, f"{where}: simulator"))
+        span = _path_field(simulator, "span", f"{where}: simulator")
         simulator = dict(simulator, span=str((path.parent / span).resolve()))
     elif any(i.resource == SIM_RESOURCE for r in instruments.values() for i in r.values()):
         raise ConfigError(f"{where}: resource 'sim' used but there is no simulator section")
     wavelengths = _get(data, "wavelengths_nm", list, where, [1550.0])
     if not all(isinstance(w, (int, float)) and 1200 < w < 1700 for w in wavelengths):
         raise ConfigError(f"{where}.wavelengths_nm: expected OTDR wavelengths in nm")
-    route_events = route.get("events", [])
+    route_events = _route_events(route.get("events", []), f"{where}: route")
     if "plan" in route:
-        plan_path = path.parent / _get(route, "plan", str, f"{where}: route")
-        plan = _load_yaml(plan_path)
-        events = plan.get("events")
-        if not isinstance(events, list) or not all(
-                isinstance(e, dict) and isinstance(e.get("distance_km"), (int, float)) for e in events):
-            raise ConfigError(f"{plan_path}: events: expected a list with distance_km on each")
-        route_events = events
+        plan_path = path.parent / _path_field(route, "plan", f"{where}: route")
+        route_events = _route_events(_load_yaml(plan_path).get("events"), str(plan_path))
     return StationFile(
         route_events=route_events,
         path=path, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
@@ -268,6 +308,7 @@ class LimitsFile:
             raise ConfigError(f"{self.path}: parameters.{name}: missing") from None
 
 
+@_one_line
 def load_limits_file(path: Path) -> LimitsFile:
     """Load and validate a limits file; raises :class:`ConfigError` naming the bad field."""
     path = Path(path)

@@ -14,3 +14,7 @@ class ConfigError(HarnessError):
 
 class StoreError(HarnessError):
     """The run folder or its HDF5 record cannot be read or written."""
+
+
+class RunInterrupted(HarnessError):
+    """The operator stopped a run (Ctrl-C): its completed steps are kept for ``harness resume``."""

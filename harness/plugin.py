@@ -24,14 +24,16 @@ from typing import Any
 import pytest
 
 from harness import __version__
-from harness.config import LimitsFile, StationFile, load_limits_file, load_station_file
+from harness.config import (SIM_RESOURCE, LimitsFile, StationFile, load_limits_file,
+                            load_station_file)
 from harness.errors import HarnessError
 from harness.recording import (RecordingOsa, RecordingOtdr, RecordingTransponder, ReplayOsa,
                                ReplayOtdr, ReplaySource, ReplayTransponder)
 from harness.simproc import SimulatorProcess
 from harness.store import RunStore, check_key
-from harness.check import CheckRecorder
+from harness.check import CheckRecorder, LaserInterlock
 from harness.pool import InstrumentPool, ManualPatch
+from harness.progress import MODES, check_place, make_progress
 from harness.prompts import Operator, load_answers
 from harness.verdict import worst
 from instruments.errors import InstrumentError
@@ -61,6 +63,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--operator", default=os.environ.get("USER", ""), help="who runs the plan")
     group.addoption("--yes", action="store_true", help="answer yes to every operator prompt")
     group.addoption("--answers", help="answers file (YAML: prompt key or glob -> answer)")
+    group.addoption("--progress", choices=MODES, default="auto",
+                    help="live panel (on a terminal) or one line per check instead of pytest's "
+                         "own output; off: pytest's output (default: auto)")
+    group.addoption("--allow-live-fibre", action="store_true",
+                    help="let the OTDR fire into a fibre the interlock finds carrying traffic "
+                         "(the override is recorded)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -73,6 +81,8 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(str(exc)) from None
         config.stash[SESSION] = session
         config.pluginmanager.register(session, "harness-session")
+        if session.progress is not None:  # the display takes the place of pytest's output
+            config.pluginmanager.set_blocked("terminalreporter")
 
 
 SESSION = pytest.StashKey["HarnessSession"]()
@@ -104,6 +114,7 @@ class HarnessSession:
             "limits_file": str(self.limits.path), "limits_file_sha256": self.limits.sha256,
             "software_version": __version__, "started_utc": utc_now(), "finished_utc": "",
             "overall_verdict": "error", "plan": ",".join(str(Path(a).resolve()) for a in config.args),
+            "allow_live_fibre": bool(config.getoption("--allow-live-fibre")),
         }
         self.done: ReplaySource | None = None
         if self.replay_dir:
@@ -120,15 +131,74 @@ class HarnessSession:
             self.store.create(attrs)
         if self.station_file.simulator and not self.replay_dir:
             sim = self.station_file.simulator
+            otdr_models = {station: [roles["otdr"].model]
+                           for station, roles in self.station_file.instruments.items()
+                           if "otdr" in roles and roles["otdr"].resource == SIM_RESOURCE}
             self.sim = SimulatorProcess(sim["span"], sim.get("faults") or [],
-                                        instrument_faults=sim.get("instrument_faults") or [])
+                                        instrument_faults=sim.get("instrument_faults") or [],
+                                        otdr_models=otdr_models)
             self.station_file.resolve_sim(self.sim.resources)
         self.pool = InstrumentPool(self.open_instrument)
         answers = load_answers(config.getoption("--answers"))
+        self.progress = make_progress(config.getoption("--progress"))
+        capture = config.pluginmanager.getplugin("capturemanager")
         self.operator = Operator(config.getoption("--operator") or "", config.getoption("--yes"),
                                  answers, self.store.add_prompt,
-                                 config.pluginmanager.getplugin("capturemanager"))
+                                 self.progress.capture_guard(capture) if self.progress else capture)
         self.verdicts: dict[str, str] = {}
+        self.far_ends: list[Any] = []
+
+    # --- laser safety and traffic ----------------------------------------------------------
+    def card(self, station: str) -> Any:
+        """The station's transponder shelf, or None if the station file gives it none."""
+        if "transponder" not in self.station_file.instruments.get(station, {}):
+            return None
+        return self.pool.transponder(station)
+
+    def interlock(self) -> LaserInterlock:
+        dark = float((self.limits.parameters.get("interlock") or {}).get("dark_below_dbm", -30.0))
+        return LaserInterlock(self.card, self.operator.confirm, self.store.add_prompt,
+                              self.config.getoption("--operator") or "",
+                              bool(self.config.getoption("--allow-live-fibre")), dark)
+
+    def bring_up_traffic(self) -> None:
+        """Put the transmitter of every fibre in service (``ED-OCH ... PST=IS``), each recorded
+        in the prompt log (key ``traffic:STATION:FIBRE``). A transmitter at a station this file
+        has no shelf for is the far engineer's step: the simulator's far-end shelf does it in
+        simulation, a replay serves what was stored, and otherwise the operator confirms it."""
+        for f in self.station_file.fibres:
+            key, aid = f"traffic:{f.tx}:{f.name}", self.card_on_pair(f.tx, f.name)
+            card, how = self.card(f.tx), "TL1 ED-OCH PST=IS"
+            if self.replay_dir:
+                card, how = None, "replay: the stored readings are served"
+            elif card is None and self.sim and f"{f.tx}/transponder" in self.sim.resources:
+                card, how = self.far_end(f.tx), "simulated far-end shelf"
+            elif card is None:
+                self.operator.confirm(key, f"Confirm {f.tx} has put its transmitter on {f.name} "
+                                           f"({aid}) in service")
+                continue
+            if card is not None:
+                card.set_in_service(aid, True)
+            self.store.add_prompt({"key": key, "prompt": f"Put {aid} at {f.tx} in service "
+                                   f"(traffic on {f.name})", "answer": "IS", "source": how,
+                                   "by": self.config.getoption("--operator") or "", "utc": utc_now()})
+
+    def card_on_pair(self, station: str, fibre: str) -> str:
+        """The AID of ``station``'s card on ``fibre``'s pair: it receives one fibre of the pair
+        (the other fibre's ``och`` in the station file) and transmits on ``fibre``. A file
+        without the other fibre: the card is taken to carry the same AID at both ends."""
+        fibres = {f.name: f for f in self.station_file.fibres}
+        f = fibres[fibre]
+        if f.rx == station:
+            return f.och
+        partner = next((p for p in fibres.values() if p.pair == f.pair and p.name != fibre), f)
+        return partner.och
+
+    def far_end(self, station: str) -> Any:
+        card = MODELS["gr831-tl1"].open(self.sim.resources[f"{station}/transponder"],
+                                        tid=f"{station}-TP1", baud=115200)
+        self.far_ends.append(card)
+        return card
 
     # --- instruments -----------------------------------------------------------------------
     def describe(self, station: str):
@@ -159,6 +229,8 @@ class HarnessSession:
         except KeyError:
             raise HarnessError(f"{self.station_file.path}: station {station} has no {role}") from None
         inner = MODELS[cfg.model].open(cfg.resource, **cfg.options)
+        if self.progress is not None and hasattr(inner, "activity"):
+            inner.activity = self.progress.listener(f"{station} {role}")
         if not cfg.switch and role in ("otdr", "osa"):
             inner = ManualPatch(inner, station, role, self.operator.confirm, self.describe(station))
         self.store.add_instrument(station, role, {"model": cfg.model, "resource": cfg.resource,
@@ -173,6 +245,24 @@ class HarnessSession:
         self.current = CheckRecorder(item.nodeid, self.limits)
         item.stash[RECORDER] = self.current
         item.stash[STARTED] = (utc_now(), time.monotonic())
+        if self.progress is not None:
+            marker = item.get_closest_marker("requirement")
+            params = getattr(getattr(item, "callspec", None), "params", {})
+            self.progress.check_started(item.nodeid, marker.args[0] if marker and marker.args else "",
+                                        check_place(params))
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if self.progress is not None:
+            self.progress.start(len(session.items))
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if self.progress is not None and report.failed:
+            self.progress.note(f"ERROR collecting {report.nodeid}:\n{report.longreprtext}")
+
+    def pytest_keyboard_interrupt(self) -> None:
+        if self.progress is not None:
+            self.progress.note(f"Interrupted (Ctrl-C) after {self.progress.done} of "
+                               f"{self.progress.total} checks")
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
@@ -218,9 +308,15 @@ class HarnessSession:
         self.verdicts[item.nodeid] = verdict
         self.store.write_check(check_key(item.nodeid), attrs, recorder.measurements,
                                recorder.traces, recorder.events)
+        if self.progress is not None:
+            self.progress.check_finished(item.nodeid, verdict)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.progress is not None:
+            self.progress.close()
         self.pool.close()
+        for card in self.far_ends:
+            card.close()
         if self.sim:
             self.sim.stop()
         overall = "pass"
@@ -233,6 +329,8 @@ class HarnessSession:
         self.store.consolidate()
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self.progress is not None:
+            self.progress.close()
         if self.sim:
             self.sim.stop()
 
@@ -270,6 +368,18 @@ def instruments(request: pytest.FixtureRequest) -> InstrumentPool:
 def operator(request: pytest.FixtureRequest) -> Operator:
     """Operator prompts: ``operator.confirm(key, text)``; every answer is recorded."""
     return _session(request).operator
+
+
+@pytest.fixture(scope="session")
+def interlock(request: pytest.FixtureRequest) -> LaserInterlock:
+    """The laser interlock: ``interlock.ensure_dark(station, fibre, aid, receives)`` before a shot."""
+    return _session(request).interlock()
+
+
+@pytest.fixture(scope="session")
+def traffic(request: pytest.FixtureRequest) -> None:
+    """Every fibre's transmitter in service (after the laser checks), recorded in the run."""
+    _session(request).bring_up_traffic()
 
 
 @pytest.fixture

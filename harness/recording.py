@@ -16,8 +16,8 @@ import numpy as np
 
 from harness.errors import StoreError
 from harness.store import RunStore, canonical
-from instruments.protocols import (PM_FIELDS, Alarm, Osa, OsaSettings, Otdr, OtdrSettings,
-                                   OtdrTrace, PmBin, Spectrum, Transponder)
+from instruments.protocols import (PM_FIELDS, Alarm, ChannelState, Osa, OsaSettings, Otdr,
+                                   OtdrSettings, OtdrTrace, PmBin, Spectrum, Transponder)
 
 Linker = Callable[[str, str], None]
 """Called with (trace name, acquisition path) to attach an acquisition to the current check."""
@@ -31,8 +31,31 @@ def osa_request(station: str, port: int, settings: OsaSettings) -> dict[str, Any
     return {"kind": "osa", "station": station, "port": port, **dataclasses.asdict(settings)}
 
 
+def wdm_request(station: str, port: int, settings: OsaSettings) -> dict[str, Any]:
+    """The OSA's own WDM table of the sweep taken with ``settings`` on ``port``."""
+    return {"kind": "osa_wdm", "station": station, "port": port, **dataclasses.asdict(settings)}
+
+
+WDM_EXTRA = ("power_dbm", "noise_dbm")
+"""WDM table columns stored beside x (center_nm) and y (osnr_db)."""
+
+
 def pm_request(station: str, aid: str) -> dict[str, Any]:
     return {"kind": "pm", "station": station, "aid": aid}
+
+
+def history_request(station: str, aid: str, bins: int) -> dict[str, Any]:
+    return {"kind": "pm_history", "station": station, "aid": aid, "bins": bins}
+
+
+def state_request(station: str, aid: str, n: int) -> dict[str, Any]:
+    """The ``n``-th reading (0-based, in this run) of channel ``aid``'s transmitter state: each
+    interlock check reads afresh, and replay serves the readings in the same order."""
+    return {"kind": "och", "station": station, "aid": aid, "n": n}
+
+
+STATES = ("OOS", "IS")
+"""Transmitter states, stored as their index."""
 
 
 class _Recorder:
@@ -47,6 +70,7 @@ class _Recorder:
         self.port = 0
         self.done = done
         self._done: dict[str, tuple[Any, str]] = {}
+        self._reads: dict[str, int] = {}
 
     def _once(self, request: dict[str, Any], name: str, take: Callable[[], Any],
               save: Callable[[Any], str]) -> Any:
@@ -86,6 +110,14 @@ class RecordingOtdr(_Recorder, Otdr):
                           f"otdr_{self.station}_p{self.port}_{settings.wavelength_nm:.0f}nm",
                           lambda: self.inner.measure(settings), save)
 
+    def fetch_sor(self) -> bytes:
+        """The live instrument's .sor file of its last acquisition (not stored in the run)."""
+        return self.inner.fetch_sor()
+
+    def events(self) -> list[dict[str, object]]:
+        """The live instrument's own event table (not stored in the run)."""
+        return self.inner.events()
+
 
 class RecordingOsa(_Recorder, Osa):
     """A live OSA whose sweeps are stored in the run."""
@@ -98,8 +130,36 @@ class RecordingOsa(_Recorder, Osa):
             return self.store.add_acquisition(
                 osa_request(self.station, self.port, settings), spectrum.wavelength_nm,
                 spectrum.power_dbm, ("nm", "Wavelength"), ("dBm", "Power in RBW"), attrs)
+
+        def take() -> Spectrum:
+            spectrum = self.inner.sweep(settings)
+            self.live = (self.port, settings)  # what the instrument's own analysis would see
+            return spectrum
+
+        self.swept = settings
         return self._once(osa_request(self.station, self.port, settings),
-                          f"osa_{self.station}_p{self.port}", lambda: self.inner.sweep(settings), save)
+                          f"osa_{self.station}_p{self.port}", take, save)
+
+    def wdm_table(self) -> list[dict[str, float]]:
+        """The instrument's WDM table of the last sweep, stored in the run."""
+        settings = _last_sweep(self)
+
+        def save(rows: list[dict[str, float]]) -> str:
+            attrs = {"kind": "osa_wdm", "station": self.station, "port": self.port,
+                     **_flat(settings), **self.describe("osa", self.port)}
+            extra = {k: np.array([r[k] for r in rows]) for k in WDM_EXTRA}
+            return self.store.add_acquisition(
+                wdm_request(self.station, self.port, settings), np.array([r["center_nm"] for r in rows]),
+                np.array([r["osnr_db"] for r in rows]), ("nm", "Channel peak wavelength"),
+                ("dB", "Instrument SNR"), attrs, extra)
+        def take() -> list[dict[str, float]]:
+            if getattr(self, "live", None) != (self.port, settings):  # that sweep came from the record
+                self.inner.sweep(settings)
+                self.live = (self.port, settings)
+            return self.inner.wdm_table()
+
+        return self._once(wdm_request(self.station, self.port, settings),
+                          f"osa_wdm_{self.station}_p{self.port}", take, save)
 
 
 class RecordingTransponder(_Recorder, Transponder):
@@ -122,6 +182,42 @@ class RecordingTransponder(_Recorder, Transponder):
 
     def alarms(self) -> list[Alarm]:
         return self.inner.alarms()
+
+    def channel_state(self, aid: str) -> ChannelState:
+        n = self._reads[aid] = self._reads.get(aid, -1) + 1
+
+        def save(state: ChannelState) -> str:
+            attrs = {"kind": "och", "station": self.station, "aid": aid, "state": state.state,
+                     **self.describe("transponder", aid)}
+            return self.store.add_acquisition(
+                state_request(self.station, aid, n), np.array([STATES.index(state.state)]),
+                np.array([state.tx_power_dbm]), ("1", "In service (1) or not (0)"),
+                ("dBm", "Tx power"), attrs, {"rx_power_dbm": np.array([state.rx_power_dbm])})
+        return self._once(state_request(self.station, aid, n), f"och_{self.station}_{aid}_{n}",
+                          lambda: self.inner.channel_state(aid), save)
+
+    def set_in_service(self, aid: str, on: bool) -> None:
+        self.inner.set_in_service(aid, on)
+
+    def read_pm_history(self, aid: str, bins: int) -> list[PmBin]:
+        """Stored once complete; a :class:`HistoryShort` (polled while a soak goes on) is not."""
+        def save(history: list[PmBin]) -> str:
+            attrs = {"kind": "pm_history", "station": self.station, "aid": aid, "bins": bins,
+                     **self.describe("transponder", aid)}
+            extra = {name: np.array([b.values.get(name, np.nan) for b in history])
+                     for name in PM_FIELDS}
+            return self.store.add_acquisition(
+                history_request(self.station, aid, bins), np.array([b.start_s for b in history]),
+                extra["q_db"], ("s", "Bin start (Unix time)"), ("dB", "Q"), attrs, extra)
+        return self._once(history_request(self.station, aid, bins), f"pm_history_{self.station}_{aid}",
+                          lambda: self.inner.read_pm_history(aid, bins), save)
+
+
+def _last_sweep(osa: Any) -> OsaSettings:
+    settings = getattr(osa, "swept", None)
+    if settings is None:
+        raise StoreError(f"{osa.station} OSA: WDM table asked for before any sweep")
+    return settings
 
 
 def _flat(settings: Any) -> dict[str, Any]:
@@ -156,7 +252,18 @@ class ReplaySource:
         if request["kind"] == "osa":
             settings = OsaSettings(**{k: request[k] for k in OsaSettings.__dataclass_fields__})
             return Spectrum(settings, x, y, request["port"], row.get("instrument_idn", "")), row["path"]
-        values = {name: float(row["arrays"][name][0]) for name in PM_FIELDS}
+        if request["kind"] == "osa_wdm":
+            columns = {"center_nm": x, "osnr_db": y, **{k: row["arrays"][k] for k in WDM_EXTRA}}
+            return [{k: float(v[i]) for k, v in columns.items()} for i in range(len(x))], row["path"]
+        if request["kind"] == "och":
+            return ChannelState(request["aid"], STATES[int(x[0])], float(y[0]),
+                                float(row["arrays"]["rx_power_dbm"][0])), row["path"]
+        if request["kind"] == "pm_history":
+            return [PmBin(request["aid"], "15-MIN", float(t), {
+                name: float(row["arrays"][name][i]) if name in row["arrays"] else float("nan")
+                for name in PM_FIELDS}) for i, t in enumerate(x)], row["path"]
+        values = {name: float(row["arrays"][name][0]) if name in row["arrays"] else float("nan")
+                  for name in PM_FIELDS}
         return PmBin(request["aid"], row.get("period", "15-MIN"), float(x[0]), values,
                      tuple(json.loads(row.get("alarms", "[]")))), row["path"]
 
@@ -197,7 +304,13 @@ class ReplayOsa(Osa):
     def sweep(self, settings: OsaSettings) -> Spectrum:
         spectrum, path = self.source.result(osa_request(self.station, self.port, settings))
         self.link(f"osa_{self.station}_p{self.port}", path)
+        self.swept = settings
         return spectrum
+
+    def wdm_table(self) -> list[dict[str, float]]:
+        rows, path = self.source.result(wdm_request(self.station, self.port, _last_sweep(self)))
+        self.link(f"osa_wdm_{self.station}_p{self.port}", path)
+        return rows
 
     def close(self) -> None:
         pass
@@ -208,6 +321,7 @@ class ReplayTransponder(Transponder):
 
     def __init__(self, source: ReplaySource, station: str, link: Linker) -> None:
         self.source, self.station, self.link = source, station, link
+        self._reads: dict[str, int] = {}
 
     def identify(self) -> str:
         return f"REPLAY,{self.station},transponder"
@@ -216,6 +330,20 @@ class ReplayTransponder(Transponder):
         pm, path = self.source.result(pm_request(self.station, aid))
         self.link(f"pm_{self.station}_{aid}", path)
         return pm
+
+    def channel_state(self, aid: str) -> ChannelState:
+        n = self._reads[aid] = self._reads.get(aid, -1) + 1
+        state, path = self.source.result(state_request(self.station, aid, n))
+        self.link(f"och_{self.station}_{aid}_{n}", path)
+        return state
+
+    def set_in_service(self, aid: str, on: bool) -> None:
+        pass  # nothing to switch: the stored run's readings are served as they were
+
+    def read_pm_history(self, aid: str, bins: int) -> list[PmBin]:
+        history, path = self.source.result(history_request(self.station, aid, bins))
+        self.link(f"pm_history_{self.station}_{aid}", path)
+        return history
 
     def alarms(self) -> list[Alarm]:
         out = []

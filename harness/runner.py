@@ -7,6 +7,7 @@ A run folder holds ``run.h5`` (the record), ``junit.xml``, ``summary.json``, ``r
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from harness.config import load_limits_file, load_station_file, self_contained_station_yaml
-from harness.errors import HarnessError, StoreError
+from harness.errors import HarnessError, RunInterrupted, StoreError
 from harness.manifest import sha256_file, verify_manifest, write_manifest
 from harness.store import RunStore
 from harness.summary import print_summary, write_summary
@@ -30,20 +31,46 @@ def new_run_id(suffix: str = "") -> str:
     return f"{stamp}-{suffix}" if suffix else stamp
 
 
+PROBE_BYTES = 1024 * 1024
+"""Bytes the results-folder probe writes and fsyncs: about 4x the largest step file of a run
+(a 380 km OTDR trace, ~270 kB compressed), so a disk that cannot take the next step fails now."""
+MIN_FREE_BYTES = 64 * 1024 * 1024
+"""Free space a run needs on the results filesystem (a whole simulated campaign takes ~20 MB)."""
+
+
 def prepare_run_dir(results: Path, run_id: str) -> Path:
-    """Create the run folder; a read-only or full results folder is refused now, before any shot."""
-    run_dir = results / run_id
+    """Create the run folder; a read-only or full results folder is refused now, before any shot.
+
+    The folder's filesystem must have :data:`MIN_FREE_BYTES` free, and :data:`PROBE_BYTES`
+    must be written and fsync'd in it (a read-only mount, a quota, a file-size limit or a
+    failing disk shows here). On refusal nothing is left behind.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9_+=-][A-Za-z0-9._+=-]{0,199}", run_id):
+        raise StoreError(f"run id {run_id[:80]!r}: use letters, digits and . _ + = - "
+                         "(not starting with a dot)")
+    run_dir = Path(results) / run_id
     try:
         run_dir.mkdir(parents=True, exist_ok=False)
+    except FileExistsError:
+        raise StoreError(f"{run_dir}: a run with this id exists already") from None
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{results}: cannot write results: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        stats = os.statvfs(run_dir)
+        free = stats.f_bavail * stats.f_frsize
+        if free < MIN_FREE_BYTES:
+            raise StoreError(f"{results}: only {free / 1e6:.1f} MB free, a run needs "
+                             f"{MIN_FREE_BYTES / 1e6:.0f} MB")
         probe = run_dir / ".write-test"
         with open(probe, "wb") as f:
-            f.write(b"\0" * 65536)
+            f.write(b"\0" * PROBE_BYTES)
             f.flush()
             os.fsync(f.fileno())
         probe.unlink()
-    except FileExistsError:
-        raise StoreError(f"{run_dir}: a run with this id exists already") from None
-    except OSError as exc:
+    except (OSError, StoreError) as exc:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        if isinstance(exc, StoreError):
+            raise
         raise StoreError(f"{results}: cannot write results: {exc.strerror or exc}") from None
     return run_dir
 
@@ -59,8 +86,11 @@ def pytest_args(plan: Path, station: Path, limits: Path, run_dir: Path) -> list[
 def run_plan(station: Path = DEFAULT_STATION, limits: Path = DEFAULT_LIMITS,
              results: Path = DEFAULT_RESULTS, plan: Path = DEFAULT_PLAN, run_id: str | None = None,
              replay: list[Path] | None = None, operator: str = "", quiet: bool = False,
-             yes: bool = False, answers: Path | None = None) -> tuple[Path, int]:
-    """Run ``plan`` against ``station``; returns (run folder, exit code: 0 pass, 1 fail/error)."""
+             yes: bool = False, answers: Path | None = None,
+             allow_live_fibre: bool = False) -> tuple[Path, int]:
+    """Run ``plan`` against ``station``; returns (run folder, exit code: 0 pass, 1 fail/error).
+
+    ``allow_live_fibre``: the OTDR may fire into a fibre carrying traffic (recorded)."""
     station_file = load_station_file(station)
     load_limits_file(limits)
     if not Path(plan).exists():
@@ -79,7 +109,14 @@ def run_plan(station: Path = DEFAULT_STATION, limits: Path = DEFAULT_LIMITS,
         args.append("--yes")
     if answers:
         args += ["--answers", str(answers)]
+    if allow_live_fibre:
+        args.append("--allow-live-fibre")
     code = pytest.main(args)
+    if code == pytest.ExitCode.INTERRUPTED:
+        # judging the checks done so far would call a part of the campaign a pass: leave the
+        # durable steps for 'harness resume' and say so
+        raise RunInterrupted(f"run interrupted; every completed measurement is kept in {run_dir}: "
+                             f"continue with 'harness resume {run_dir}'")
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         if not (run_dir / "run.h5").exists():
             raise HarnessError(f"the test plan did not run (pytest exit {int(code)})")
@@ -106,7 +143,11 @@ def resume_run(run_dir: Path, plan: Path | None = None, quiet: bool = False) -> 
     args = pytest_args(plan, station, limits, run_dir) + ["--resume"]
     if attrs.get("operator"):
         args += ["--operator", attrs["operator"]]
-    pytest.main(args)
+    if attrs.get("allow_live_fibre"):
+        args.append("--allow-live-fibre")
+    if pytest.main(args) == pytest.ExitCode.INTERRUPTED:
+        raise RunInterrupted(f"resume interrupted; every completed measurement is kept in "
+                             f"{run_dir}: continue with 'harness resume {run_dir}'")
     summary = finish_run(run_dir)
     if not quiet:
         print_summary(summary, run_dir)
@@ -144,7 +185,8 @@ def replay_run(run_dir: Path, limits: Path | None = None, results: Path | None =
     plan = Path(plan) if plan else (stored_plan if stored_plan.exists() else DEFAULT_PLAN)
     new_dir, code = run_plan(station, limits, Path(results) if results else run_dir.parent, plan,
                              run_id=new_run_id(f"replay-of-{attrs.get('run_id', run_dir.name)}"),
-                             replay=[run_dir], quiet=quiet)
+                             replay=[run_dir], quiet=quiet,
+                             allow_live_fibre=bool(attrs.get("allow_live_fibre")))
     before = {k: v["verdict"] for k, v in original.read_checks().items()}
     after = {k: v["verdict"] for k, v in RunStore(new_dir / "run.h5").read_checks().items()}
     diffs = [f"{k}: {before.get(k, 'absent')} -> {after.get(k, 'absent')}"

@@ -12,15 +12,20 @@ from harness.errors import ConfigError
 
 
 class SimulatorProcess:
-    """``python -m instruments.sim --json`` as a child; :attr:`resources` maps STATION/role."""
+    """``python -m instruments.sim --json`` as a child; :attr:`resources` maps STATION/role
+    (and STATION/otdr@MODEL for each OTDR model served). ``otdr_models`` maps a station to the
+    OTDR models it serves (default: every simulated model)."""
 
     def __init__(self, span: str, faults: list[dict] | None = None, timeout_s: float = 30.0,
-                 instrument_faults: list[dict] | None = None) -> None:
+                 instrument_faults: list[dict] | None = None,
+                 otdr_models: dict[str, list[str]] | None = None) -> None:
         cmd = [sys.executable, "-m", "instruments.sim", "--span", span, "--json"]
         for fault in faults or []:
             cmd += ["--fault", json.dumps(fault)]
         for fault in instrument_faults or []:
             cmd += ["--instrument-fault", json.dumps(fault)]
+        for station, models in (otdr_models or {}).items():
+            cmd += [arg for model in models for arg in ("--otdr-model", f"{station}={model}")]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + timeout_s

@@ -55,6 +55,9 @@ class RunStore:
         self.path = Path(path)
         self.steps = self.path.parent / "steps"
         self.journal = Journal(self.steps)
+        self._acquisitions: int | None = None
+        """Acquisitions journalled so far: counted from the journal once, then kept, so a long
+        run does not re-read its whole journal at every step."""
 
     @contextmanager
     def _open(self, mode: str = "r", path: Path | None = None) -> Iterator[h5py.File]:
@@ -106,8 +109,11 @@ class RunStore:
     def add_acquisition(self, request: dict[str, Any], x: np.ndarray, y: np.ndarray,
                         x_units: tuple[str, str], y_units: tuple[str, str],
                         attrs: dict[str, Any], extra: dict[str, np.ndarray] | None = None) -> str:
-        """Store one acquisition durably; returns its path in the consolidated record."""
-        index = sum(1 for n in self.journal.entries() if n.startswith("acq-"))
+        """Store one acquisition durably; returns its path in the consolidated record.
+        ``extra`` datasets are stored as float64, except uint8 arrays (bytes), kept as such."""
+        if self._acquisitions is None:
+            self._acquisitions = sum(1 for n in self.journal.entries() if n.startswith("acq-"))
+        index = self._acquisitions
         name = f"acq-{index:04d}.h5"
 
         def write(tmp: Path) -> None:
@@ -121,8 +127,11 @@ class RunStore:
                     ds.attrs["units"] = units
                     ds.attrs["label"] = label
                 for ds_name, data in (extra or {}).items():
-                    f.create_dataset(ds_name, data=np.asarray(data, dtype=np.float64))
+                    arr = np.asarray(data)  # uint8 (opaque bytes, e.g. .sor vendor blocks) kept
+                    f.create_dataset(ds_name, data=arr if arr.dtype == np.uint8
+                                     else arr.astype(np.float64))
         self.journal.append(name, atomic_write(self.steps / name, write), request=canonical(request))
+        self._acquisitions = index + 1
         return f"/acquisitions/{index:04d}"
 
     def write_check(self, key: str, attrs: dict[str, Any], measurements: list[Any],

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +53,24 @@ def write_summary(run_dir: Path) -> dict[str, Any]:
     return summary
 
 
+def _natural(key: tuple[str, str]) -> list[Any]:
+    """Sort key putting ACC-9 before ACC-10."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", key[0])] + [key[1]]
+
+
+def _took(summary: dict[str, Any]) -> str:
+    """The run's wall time from its start and finish stamps (UTC), as ``m:ss``; "" if unknown."""
+    try:
+        seconds = (dt.datetime.fromisoformat(summary["finished_utc"])
+                   - dt.datetime.fromisoformat(summary["started_utc"])).total_seconds()
+    except (KeyError, TypeError, ValueError):
+        return ""
+    return f"   in {int(seconds) // 60}:{int(seconds) % 60:02d}" if seconds >= 0 else ""
+
+
 def print_summary(summary: dict[str, Any], run_dir: Path, console: Console | None = None) -> None:
-    """Checks grouped by title with counts per verdict, then failures, then where things are."""
+    """Checks grouped by requirement and title with counts per verdict, then failures, then the
+    overall verdict with the counts, and where the record and report are."""
     console = console or Console()
     table = Table(title=f"Run {summary['run_id']}", title_justify="left")
     for col in ("Req.", "Check", "pass", "marginal", "fail", "error"):
@@ -61,7 +79,7 @@ def print_summary(summary: dict[str, Any], run_dir: Path, console: Console | Non
     for c in summary["checks"]:
         g = groups.setdefault((c["requirement"], c["title"]), {})
         g[c["verdict"]] = g.get(c["verdict"], 0) + 1
-    for (req, title), counts in sorted(groups.items()):
+    for (req, title), counts in sorted(groups.items(), key=lambda kv: _natural(kv[0])):
         table.add_row(req, title, *[
             f"[{COLOURS[v]}]{counts[v]}[/]" if counts.get(v) else "·"
             for v in ("pass", "marginal", "fail", "error")])
@@ -72,5 +90,8 @@ def print_summary(summary: dict[str, Any], run_dir: Path, console: Console | Non
     if len(bad) > 12:
         console.print(f"... and {len(bad) - 12} more (see summary.json)")
     verdict = summary["overall_verdict"] or "error"
+    by_count = sorted(summary["counts"].items(), key=lambda kv: -kv[1])
+    counts = ", ".join(f"{n} {v}" for v, n in by_count)
     console.print(f"Overall: [{COLOURS.get(verdict, 'bold')}]{verdict.upper()}[/]   "
-                  f"record {run_dir / 'run.h5'}   report {run_dir / 'report.pdf'}")
+                  f"{len(summary['checks'])} checks: {counts or 'none'}{_took(summary)}")
+    console.print(f"record {run_dir / 'run.h5'}\nreport {run_dir / 'report.pdf'}", soft_wrap=True)

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from instruments.errors import ProtocolError
 
-MAX_BLOCK_BYTES = 512 * 1024 * 1024
-"""Largest block a driver accepts (bytes): a header claiming more is treated as corrupt."""
+MAX_BLOCK_BYTES = 64 * 1024 * 1024
+"""Largest block a driver accepts (bytes): a header claiming more is treated as corrupt. The
+session allocates the payload from the header before reading it, so this bounds what one garbled
+header can cost: 8x the largest trace in use (1 M REAL,64 points = 8 MB; an OTDR trace of 1 M
+16-bit points is 2 MB)."""
 
 
 def encode_block(payload: bytes) -> bytes:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from instruments.errors import InstrumentError
+
 
 @dataclass(frozen=True)
 class OtdrSettings:
@@ -73,6 +75,7 @@ PM_FIELDS: dict[str, str] = {
     "cd_ps_nm": "ps/nm",
     "dgd_ps": "ps",
     "freq_offset_mhz": "MHz",
+    "errored_seconds": "s",
 }
 """Performance-monitoring values a coherent transponder reports, with their units."""
 
@@ -89,6 +92,22 @@ class PmBin:
     start_s: float
     values: dict[str, float] = field(default_factory=dict)
     alarms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChannelState:
+    """One card: its transmitter's primary state (``IS`` in service, laser on; ``OOS`` out of
+    service, laser off), the power it transmits and the power it receives (dBm)."""
+
+    aid: str
+    state: str
+    tx_power_dbm: float
+    rx_power_dbm: float
+
+
+class HistoryShort(InstrumentError):
+    """A card holds fewer complete PM bins than were asked for (it has not carried a signal
+    for long enough yet)."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +149,16 @@ class Otdr(Instrument):
     def measure(self, settings: OtdrSettings) -> OtdrTrace:
         """Configure, fire, wait for the averaging to finish, and fetch the trace."""
 
+    def fetch_sor(self) -> bytes:
+        """The Telcordia SR-4731 (.sor) file of the last acquisition, as the instrument hands it
+        over (raw bytes, checked to parse). Models that cannot hand one over raise."""
+        raise InstrumentError(f"{type(self).__name__}: this OTDR cannot hand over a .sor file")
+
+    def events(self) -> list[dict[str, object]]:
+        """The instrument's own event table of the last acquisition: one dict per event with
+        distance_m (m), loss_db (dB), reflectance_db (dB, None if not reflective) and type."""
+        raise InstrumentError(f"{type(self).__name__}: this OTDR does not expose its event table")
+
 
 class Osa(Instrument):
     """An optical spectrum analyser, optionally behind a 1xN optical switch."""
@@ -142,6 +171,13 @@ class Osa(Instrument):
     def sweep(self, settings: OsaSettings) -> Spectrum:
         """Configure, run one sweep, wait for it, and fetch the trace."""
 
+    @abc.abstractmethod
+    def wdm_table(self) -> list[dict[str, float]]:
+        """The instrument's own WDM analysis of the last sweep, one dict per channel found:
+        ``center_nm`` peak wavelength (nm), ``power_dbm`` peak level (dBm in the resolution
+        bandwidth), ``noise_dbm`` noise (dBm in the instrument's noise bandwidth, 0.1 nm by
+        default), ``osnr_db`` the instrument's SNR (dB, level minus noise)."""
+
 
 class Transponder(Instrument):
     """A shelf of coherent transponder cards behind one management console."""
@@ -153,3 +189,16 @@ class Transponder(Instrument):
     @abc.abstractmethod
     def alarms(self) -> list[Alarm]:
         """Every standing alarm on the shelf."""
+
+    @abc.abstractmethod
+    def channel_state(self, aid: str) -> ChannelState:
+        """The transmitter of channel ``aid``: in or out of service, and its Tx power."""
+
+    @abc.abstractmethod
+    def set_in_service(self, aid: str, on: bool) -> None:
+        """Put channel ``aid``'s transmitter in service (laser on) or out of service."""
+
+    @abc.abstractmethod
+    def read_pm_history(self, aid: str, bins: int) -> list[PmBin]:
+        """The ``bins`` most recent complete 15-minute PM bins of channel ``aid``, oldest
+        first. Raises :class:`HistoryShort` when the card holds fewer."""

@@ -8,7 +8,8 @@ lock released, not at its first use. The driver's ``close`` releases the lock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import inspect
+from dataclasses import dataclass, field
 from typing import Callable
 
 import serial
@@ -17,6 +18,7 @@ from instruments.errors import InstrumentError
 from instruments.lock import ResourceLock
 from instruments.osa.yokogawa_aq6370 import YokogawaAq6370
 from instruments.otdr.anritsu_mt9083 import AnritsuMt9083
+from instruments.otdr.exfo_ftb7000 import ExfoFtb7000
 from instruments.protocols import Instrument
 from instruments.transponder.tl1_gr831 import Tl1Gr831
 from instruments.visa_session import CHUNK_SIZE, ScpiSession
@@ -30,6 +32,29 @@ class Model:
     kind: str
     transport: str  # "visa" or "serial"
     open: Callable[..., Instrument]
+    options: frozenset[str] = field(default=frozenset())
+    """The option names a station file may give this model (transport and driver settings)."""
+
+
+_NOT_OPTIONS = {"self", "resource", "session", "port", "name", "lock"}
+
+
+def _option_names(opener: Callable[..., object], driver: type) -> frozenset[str]:
+    """Keyword parameters of the opener and of every ``__init__`` along the driver's classes:
+    what a station file's instrument entry may set."""
+    names: set[str] = set()
+    for f in [opener] + [c.__init__ for c in driver.__mro__ if "__init__" in vars(c)]:
+        try:
+            params = inspect.signature(f).parameters.values()
+        except (TypeError, ValueError):
+            continue
+        names |= {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return frozenset(names - _NOT_OPTIONS)
+
+
+def _model(name: str, kind: str, transport: str, opener: Callable[..., Instrument],
+           driver: type) -> Model:
+    return Model(name, kind, transport, opener, _option_names(opener, driver))
 
 
 def _open_visa(driver: type) -> Callable[..., Instrument]:
@@ -79,8 +104,9 @@ def _open_tl1(resource: str, timeout_s: float = 10.0, baud: int = 9600, parity: 
 MODELS: dict[str, Model] = {
     m.name: m
     for m in (
-        Model("anritsu-mt9083", "otdr", "visa", _open_visa(AnritsuMt9083)),
-        Model("yokogawa-aq6370", "osa", "visa", _open_visa(YokogawaAq6370)),
-        Model("gr831-tl1", "transponder", "serial", _open_tl1),
+        _model("anritsu-mt9083", "otdr", "visa", _open_visa(AnritsuMt9083), AnritsuMt9083),
+        _model("exfo-ftb7000", "otdr", "visa", _open_visa(ExfoFtb7000), ExfoFtb7000),
+        _model("yokogawa-aq6370", "osa", "visa", _open_visa(YokogawaAq6370), YokogawaAq6370),
+        _model("gr831-tl1", "transponder", "serial", _open_tl1, Tl1Gr831),
     )
 }

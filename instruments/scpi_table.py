@@ -110,7 +110,7 @@ class CommandTable:
                 raise ProtocolError(f'-109,"Missing parameter;{text}"')
             try:
                 values = [_convert(t, p) for t, p in zip(command.args, parts)]
-            except ValueError:
+            except (ValueError, OverflowError):
                 raise ProtocolError(f'-104,"Data type error;{text}"') from None
             return command, values
         raise ProtocolError(f'-113,"Undefined header;{text}"')

@@ -39,8 +39,9 @@ RECV_SIZE: int | None = None
 LINE_READ = 4096
 """Bytes asked per read of a reply line (a large request costs a large allocation per recv)."""
 
-_QUIET = (constants.StatusCode.success_max_count_read,
-          constants.StatusCode.success_termination_character_read)
+EXPECTED_STATUSES = (constants.StatusCode.success_max_count_read,
+                     constants.StatusCode.success_termination_character_read)
+"""VISA read statuses that are the normal end of a read here, not warnings."""
 
 Progress = Callable[[int, int], None]
 """``progress(bytes_done, bytes_total)``, called after each chunk of a block payload."""
@@ -130,7 +131,7 @@ class ScpiSession:
         self._lib = getattr(inst, "visalib", None) if backend is not None else None
         self._vi = getattr(inst, "session", None)  # the VISA session handle
         if self._lib is not None:  # "max count read"/"termchar read" are expected, not warnings
-            self._quiet = self._lib.ignore_warning(self._vi, *_QUIET)
+            self._quiet = self._lib.ignore_warning(self._vi, *EXPECTED_STATUSES)
             self._quiet.__enter__()
         self.set_timeout(self.timeout_s)
 

@@ -25,3 +25,17 @@ def stations(span):
     sim = start_stations(span)
     yield sim
     sim.stop()
+
+
+@pytest.fixture
+def lit(span):
+    """``lit(fibre)`` puts the transmitter feeding ``fibre`` in service on the shared span (as
+    the plan's traffic step does) for one test, and restores the state afterwards."""
+    before = dict(span.in_service)
+
+    def light(fibre: str) -> str:
+        span.set_in_service(fibre, True)
+        return fibre
+    yield light
+    span.in_service.clear()
+    span.in_service.update(before)

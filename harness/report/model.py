@@ -546,6 +546,10 @@ def build_model(record: RunRecord) -> dict[str, Any]:
         "pm_figure": "pm.svg" if any(t.kind == "pm" for t in record.traces.values()) else "",
         "pm_columns": [{"key": k, "label": label, "units": u} for k, label, u in PM_COLUMNS],
         "files": data_files(record.run_dir),
+        "decisions": [{"what": str(p.get("prompt", "")), "answer": str(p.get("answer", "")),
+                       "reading": str(p.get("reading", "")), "by": str(p.get("by", "") or "—"),
+                       "how": str(p.get("source", "")), "utc": utc_text(str(p.get("utc", "")))}
+                      for p in record.prompts],
     }
 
 

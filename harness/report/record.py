@@ -98,6 +98,8 @@ class RunRecord:
     checks: list[Check]
     traces: dict[str, Trace]
     run_h5_sha256: str
+    prompts: list[dict[str, Any]] = field(default_factory=list)
+    """Operator answers and laser-interlock decisions, in the order taken (the ``/prompts`` log)."""
 
 
 def _py(value: Any) -> Any:
@@ -260,5 +262,7 @@ def _read(f: h5py.File, run_dir: Path, path: Path) -> RunRecord:
             message=_str(a, "message"), started_utc=_str(a, "started_utc"),
             duration_s=_float(a, "duration_s"), measurements=measurements, traces=trace_ids,
             events=check_events))
+    prompts = [json.loads(_py(v)) for v in f["prompts"][()]] if "prompts" in f else []
     return RunRecord(run_dir=run_dir, attrs=attrs, stations=stations, instruments=instruments,
-                     checks=checks, traces=traces, run_h5_sha256=sha256_file(path))
+                     checks=checks, traces=traces, run_h5_sha256=sha256_file(path),
+                     prompts=prompts)

@@ -11,6 +11,7 @@ before the Cksum block (otdrs's convention) is accepted too. A mismatch gives a
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 import warnings
@@ -164,15 +165,9 @@ def _assemble(version: int, smap: SorMap, parsed: dict[str, Any], vendor: dict[s
         warnings.warn(f"FxdParams: group index {fixed.group_index_raw}; using "
                       f"{fixed.group_index} for distances", SorWarning, stacklevel=4)
     n_points, segments, raws = parsed["DataPts"]
-    # one allocation for both arrays, filled in place: no temporaries (each large temporary
-    # costs page faults that dwarf the parse itself)
-    both = np.empty((2, sum(raw.size for raw in raws)), dtype=np.float64)
-    start = 0
-    for raw, (_, scale) in zip(raws, segments):
-        np.multiply(raw, scale / 1e6, out=both[1, start:start + raw.size])
-        start += raw.size
-    data = DataPts(n_points, segments, trace_distance_m(fixed, general, both.shape[1], both[0]),
-                   both[1])
+    # the arrays are made on first use (DataPts): a parse touches the headers, not the points
+    axis = functools.partial(trace_distance_m, fixed, general, sum(raw.size for raw in raws))
+    data = DataPts.from_raw(n_points, segments, raws, axis)
     events: KeyEvents | None = parsed.get("KeyEvents")
     for ev in events.events if events else ():
         ev.distance_m = time_to_distance_m(ev.time_of_travel, fixed.group_index)

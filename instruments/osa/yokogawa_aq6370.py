@@ -5,6 +5,10 @@ answered ``AUTHENTICATE CRAM-MD5.``, then the password, answered ``ready``), sin
 ``:INITiate:SMODe SINGle`` + ``:INITiate``, completion polled with ``:STATus:OPERation:EVENt?``
 (bit 0 = sweep done), resolution ``:SENSe:BANDwidth:RESolution``, and traces as REAL,64
 binary blocks from ``:TRACe:X? TRA`` (wavelength in m) and ``:TRACe:Y? TRA`` (dBm).
+WDM analysis of the last sweep: ``:CALCulate:CATegory WDM``, ``:CALCulate`` (execute), then
+``:CALCulate:DATA?`` answers in ASCII ``<n>,<wl 1>,<level 1>,<noise 1>,<snr 1>,...,<snr n>``
+(wavelength in m, level in dBm in the resolution bandwidth at the channel peak, noise in dBm in
+the noise bandwidth ``:CALCulate:PARameter:WDM:NBW``, default 0.1 nm, SNR in dB).
 A 1xN switch in front of the input is addressed with ``:ROUTe:CLOSe``.
 """
 
@@ -33,7 +37,40 @@ COMMANDS = CommandTable(
             "(reading clears it)", repeatable=False),
     Command("trace_x", ":TRACe:X?", (str,), doc="wavelength axis (m) of trace TRA..TRG"),
     Command("trace_y", ":TRACe:Y?", (str,), doc="level axis (dBm) of trace TRA..TRG"),
+    Command("category", ":CALCulate:CATegory", (str,), doc="analysis kind: WDM | DFBLD | ..."),
+    Command("calculate", ":CALCulate", doc="run the selected analysis on the active trace"),
+    Command("calc_data", ":CALCulate:DATA?", doc="analysis result; WDM: n, then wavelength (m), "
+            "level (dBm), noise (dBm in NBW), SNR (dB) per channel"),
 )
+
+WDM_FIELDS = ("center_nm", "power_dbm", "noise_dbm", "osnr_db")
+"""One row of the WDM table: peak wavelength (nm), level (dBm in the RBW), noise (dBm in the
+noise bandwidth), SNR (dB, level minus noise)."""
+
+
+def format_wdm_table(rows: list[dict[str, float]]) -> str:
+    """The ``:CALCulate:DATA?`` reply of a WDM analysis (wavelengths sent in m, as the AQ6370)."""
+    values = [str(len(rows))]
+    for r in rows:
+        values += [f"{r['center_nm'] * 1e-9:+.8E}", f"{r['power_dbm']:+.3f}",
+                   f"{r['noise_dbm']:+.3f}", f"{r['osnr_db']:+.3f}"]
+    return ",".join(values)
+
+
+def parse_wdm_table(reply: str) -> list[dict[str, float]]:
+    """Rows (see :data:`WDM_FIELDS`) from a ``:CALCulate:DATA?`` WDM reply; ProtocolError if malformed."""
+    try:
+        values = [float(v) for v in reply.strip().split(",")]
+        count = int(values[0])
+    except (ValueError, IndexError):
+        raise ProtocolError(f"unreadable WDM analysis reply {reply[:60]!r}") from None
+    if count < 0 or len(values) != 1 + 4 * count:
+        raise ProtocolError(f"WDM analysis reply says {count} channels but holds {len(values) - 1} values")
+    rows = []
+    for k in range(count):
+        wl_m, level, noise, snr = values[1 + 4 * k:5 + 4 * k]
+        rows.append(dict(zip(WDM_FIELDS, (wl_m * 1e9, level, noise, snr))))
+    return rows
 
 LOGIN_PROMPT = "AUTHENTICATE CRAM-MD5."
 LOGIN_READY = "ready"
@@ -110,3 +147,9 @@ class YokogawaAq6370(ScpiDriver, Osa):
             raise InstrumentError(f"{self.name}: X has {len(x)} points, Y has {len(y)}")
         return Spectrum(settings=settings, wavelength_nm=x * 1e9, power_dbm=y.copy(),
                         port=getattr(self, "_port", 0), idn=self.identify())
+
+    def wdm_table(self) -> list[dict[str, float]]:
+        self.send("category", "WDM")
+        self.send("calculate")
+        self.check_errors("WDM analysis")
+        return parse_wdm_table(self.ask("calc_data"))

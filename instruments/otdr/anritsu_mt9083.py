@@ -6,6 +6,12 @@ one big-endian unsigned 16-bit value per point (section 4.5.9 and 2.5 "Binary Da
 is the level in 0.001 dB below the top of the scale. Settings use the manual's SENSe/SOURce
 subsystems; the 1xN optical switch in front of the OTDR (as in a remote fibre test unit) is
 addressed with ``ROUTe:CLOSe``.
+
+Not from the manual (plausible equivalents in its style, named so here): ``TRACe:LOAD:SOR?``
+hands over the last acquisition as a Telcordia SR-4731 .sor file in a binary block, and the
+event table follows ``TRACe:ANALyze`` as ``TRACe:EVENt:COUNt?`` and ``TRACe:EVENt? n``
+(``distance km,kind,loss dB,reflectance dB``; kind ``S`` non-reflective, ``R`` reflective,
+``E`` fibre end; reflectance 0 when none).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from instruments.errors import ProtocolError
+from instruments.otdr.sor_handover import check_sor
 from instruments.protocols import Otdr, OtdrSettings, OtdrTrace
 from instruments.scpi_driver import ScpiDriver
 from instruments.scpi_table import COMMON_COMMANDS, Command, CommandTable
@@ -34,7 +41,35 @@ COMMANDS = CommandTable(
     Command("parameters", ":TRACe:PARameter?",
             doc="wavelength nm,range km,pulse ns,averaging s,resolution m,IOR,points"),
     Command("data", ":TRACe:LOAD:DATA?", doc="binary block: >u4 count, then >u2 points (0.001 dB)"),
+    Command("sor", ":TRACe:LOAD:SOR?", doc="binary block: the SR-4731 .sor file of the last trace"),
+    Command("analyze", ":TRACe:ANALyze", doc="run the event analysis of the last trace"),
+    Command("event_count", ":TRACe:EVENt:COUNt?", doc="number of events found"),
+    Command("event", ":TRACe:EVENt?", (int,),
+            doc="event n: distance km,kind S/R/E,loss dB,reflectance dB (0 = none)"),
 )
+
+EVENT_KINDS = {"S": "non-reflective", "R": "reflective", "E": "end"}
+"""``TRACe:EVENt?`` kinds."""
+
+
+def encode_event(distance_m: float, kind: str, loss_db: float, reflectance_db: float | None) -> str:
+    """One ``TRACe:EVENt?`` reply (used by the simulator)."""
+    return f"{distance_m / 1000:.5f},{kind},{loss_db:.3f},{reflectance_db or 0.0:.1f}"
+
+
+def decode_event(reply: str) -> dict[str, object]:
+    """An event from a ``TRACe:EVENt?`` reply: distance_m (m), type, loss_db (dB),
+    reflectance_db (dB, None when not reflective)."""
+    parts = [p.strip() for p in reply.split(",")]
+    try:
+        distance_km, kind, loss, reflectance = float(parts[0]), parts[1], float(parts[2]), \
+            float(parts[3])
+    except (ValueError, IndexError):
+        raise ProtocolError(f"MT9083 event reply {reply[:60]!r} is not 'km,kind,loss,refl'") from None
+    if len(parts) != 4 or kind not in EVENT_KINDS:
+        raise ProtocolError(f"MT9083 event reply {reply[:60]!r} is not 'km,S|R|E,loss,refl'")
+    return {"distance_m": distance_km * 1000.0, "type": EVENT_KINDS[kind], "loss_db": loss,
+            "reflectance_db": reflectance if reflectance < 0 else None}
 
 
 def decode_trace_block(payload: bytes) -> np.ndarray:
@@ -87,3 +122,27 @@ class AnritsuMt9083(ScpiDriver, Otdr):
         distance = np.arange(len(level), dtype=np.float64) * spacing
         return OtdrTrace(settings=settings, distance_m=distance, level_db=level,
                          port=getattr(self, "_port", 0), idn=self.identify())
+
+    def settings(self) -> OtdrSettings:
+        """The acquisition settings the instrument holds, read back with ``TRACe:PARameter?``."""
+        reply = self.ask("parameters")
+        try:
+            wl, rng, pulse, avg, res, ior, _points = (float(v) for v in reply.split(","))
+        except ValueError:
+            raise ProtocolError(f"{self.name}: TRACe:PARameter? reply {reply[:80]!r} is not "
+                                "7 numbers") from None
+        return OtdrSettings(wavelength_nm=wl, pulse_width_ns=pulse, range_km=rng, averaging_s=avg,
+                            resolution_m=res, group_index=ior)
+
+    def fetch_sor(self) -> bytes:
+        data = self.ask_block("sor", decode=check_sor)
+        self.check_errors("fetching the .sor file")
+        return data
+
+    def events(self) -> list[dict[str, object]]:
+        self.send("analyze")
+        self.check_errors("TRACe:ANALyze")
+        reply = self.ask("event_count")
+        if not reply.strip().isdigit():
+            raise ProtocolError(f"{self.name}: event count {reply!r} is not a number")
+        return [decode_event(self.ask("event", n)) for n in range(1, int(reply) + 1)]

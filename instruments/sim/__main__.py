@@ -2,6 +2,8 @@
 
 With ``--json`` the first line printed is a JSON object mapping ``STATION/role`` to a VISA
 resource string or serial URL (used by the harness to start a simulator it then talks to).
+Each station serves every simulated OTDR model (``STATION/otdr@MODEL``) unless
+``--otdr-model STATION=MODEL`` (repeatable) names the ones it serves.
 """
 
 from __future__ import annotations
@@ -15,37 +17,44 @@ import threading
 import yaml
 
 from instruments.sim.span import DEFAULT_SPAN, SpanFileError, load_span
-from instruments.sim.stations import start_stations
+from instruments.sim.stations import parse_otdr_models, start_stations
 
 
 def parse_fault(text: str, option: str = "--fault") -> dict:
     """A fault from the command line: ``type=break,fibre=FP2-F1,distance_km=212`` or YAML."""
     text = text.strip()
-    if text.startswith("{"):
-        value = yaml.safe_load(text)
-    else:
-        value = {}
-        for part in text.split(","):
-            key, sep, raw = part.partition("=")
-            if not sep:
-                raise SpanFileError(f"{option} {text!r}: expected key=value pairs")
-            value[key.strip()] = yaml.safe_load(raw)
+    try:
+        if text.startswith("{"):
+            value = yaml.safe_load(text)
+        else:
+            value = {}
+            for part in text.split(","):
+                key, sep, raw = part.partition("=")
+                if not sep:
+                    raise SpanFileError(f"{option} {text!r}: expected key=value pairs")
+                value[key.strip()] = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        problem = str(getattr(exc, "problem", None) or "not valid YAML")
+        raise SpanFileError(f"{option} {text[:80]!r}: {problem}") from None
     if not isinstance(value, dict):
         raise SpanFileError(f"{option} {text!r}: expected key=value pairs")
     return value
 
 
 def serve(span_path: str, faults: list[dict], host: str, as_json: bool,
-          time_scale: float | None = None, instrument_faults: list[dict] | None = None) -> int:
+          time_scale: float | None = None, instrument_faults: list[dict] | None = None,
+          otdr_models: list[str] | None = None) -> int:
     """Start the stations, print where they are, and block until SIGINT/SIGTERM or stdin closes.
 
     ``faults`` are span faults; ``instrument_faults`` are added to the span file's
-    ``instrument_faults:`` (see :mod:`instruments.sim.faults`).
+    ``instrument_faults:`` (see :mod:`instruments.sim.faults`); ``otdr_models`` are
+    ``STATION=MODEL`` entries (default: every simulated OTDR model at every station).
     """
     span = load_span(span_path, faults=faults)
     if time_scale is not None:
         span.time_scale = time_scale
-    sim = start_stations(span, host, extra_faults=instrument_faults)
+    sim = start_stations(span, host, extra_faults=instrument_faults,
+                         otdr_models=parse_otdr_models(otdr_models or [], span.stations))
     if as_json:
         print(json.dumps({**sim.resources, **sim.extra}), flush=True)
     else:
@@ -77,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instrument-fault", action="append", default=[],
                         help="inject an instrument fault, e.g. "
                              "station=AKTAU,role=otdr,fault=drop,after_bytes=100000")
+    parser.add_argument("--otdr-model", action="append", default=[],
+                        help="STATION=MODEL: the OTDR model(s) a station serves (default: all)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--json", action="store_true", help="print resources as one JSON line")
     parser.add_argument("--time-scale", type=float, default=None,
@@ -85,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         faults = [parse_fault(f) for f in args.fault]
         instrument = [parse_fault(f, "--instrument-fault") for f in args.instrument_fault]
-        return serve(args.span, faults, args.host, args.json, args.time_scale, instrument)
+        return serve(args.span, faults, args.host, args.json, args.time_scale, instrument,
+                     args.otdr_model)
     except SpanFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

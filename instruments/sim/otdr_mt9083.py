@@ -14,12 +14,14 @@ import numpy as np
 
 from instruments.errors import ProtocolError
 from instruments.ieee488 import encode_block
-from instruments.otdr.anritsu_mt9083 import COMMANDS, encode_trace_block
+from harness.sor import GenParams, SupParams, record_from_trace, write_sor
+from instruments.otdr.anritsu_mt9083 import COMMANDS, encode_event, encode_trace_block
 from instruments.protocols import OtdrSettings
 from instruments.sim.faults import InstrumentFaults
-from instruments.sim.otdr_physics import otdr_trace
+from instruments.sim.otdr_physics import (events_from, visible_end, check_live_fibre,
+                                          dynamic_range_db, launch_cord_m, otdr_trace)
 from instruments.sim.scpi_server import SimStationInstrument
-from instruments.sim.span import Span
+from instruments.sim.span import Span, at_wavelength
 
 PULSES_NS = (3, 10, 20, 50, 100, 200, 500, 1000, 2000, 4000, 10000, 20000)
 WAVELENGTHS_NM = (1310.0, 1550.0, 1625.0)
@@ -37,6 +39,9 @@ class SimMt9083(SimStationInstrument):
         self.settings = OtdrSettings()
         self._started: float | None = None
         self._trace: np.ndarray | None = None
+        self._shot: tuple[str, OtdrSettings] | None = None
+        """(fibre, settings) of the last acquisition started."""
+        self._analysed: list[dict] = []
 
     def do_wavelength(self, nm: float) -> None:
         if nm not in WAVELENGTHS_NM:
@@ -69,7 +74,10 @@ class SimMt9083(SimStationInstrument):
         self.settings = replace(self.settings, group_index=n)
 
     def do_start(self) -> None:
-        self._trace = otdr_trace(self.span, self.ports[self.port], self.station, self.settings)
+        check_live_fibre(self.span, self.ports[self.port], self.station)
+        self._trace = otdr_trace(self.span, self.ports[self.port], self.station, self.settings,
+                                 launch_cord_m(self.span))
+        self._shot = (self.ports[self.port], self.settings)
         self._started = time.monotonic()
 
     def do_abort(self) -> None:
@@ -98,3 +106,81 @@ class SimMt9083(SimStationInstrument):
         if self._trace is None or self.do_measuring() == "1":
             raise ProtocolError('-230,"Data corrupt or stale;no completed acquisition"')
         return encode_block(encode_trace_block(self._trace))
+
+    # --- the instrument's own analysis and the .sor hand-over (shared with SimFtb7000) -------
+    ANALYSIS_MARGIN_DB = 5.0
+    """Events are found up to this far above the noise (dB below the one-way dynamic range)."""
+
+    def _completed(self) -> tuple[np.ndarray, str, OtdrSettings]:
+        if self._trace is None or self._shot is None or self.do_measuring() == "1":
+            raise ProtocolError('-230,"Data corrupt or stale;no completed acquisition"')
+        return self._trace, *self._shot
+
+    def analysed_events(self) -> list[dict]:
+        """The events this instrument's analysis reports for the last acquisition: the span's
+        events as seen from this station, up to the fibre end or to where the backscatter
+        falls within ``ANALYSIS_MARGIN_DB`` of the noise ("end of analysis"). Each: distance_m
+        (from the front panel, launch cord included, as the trace), loss_db, reflectance_db
+        (None if non-reflective), kind (non-reflective, reflective, end), cumulative_db
+        (one-way loss from the ODF, dB)."""
+        _, fibre_name, s = self._completed()
+        fibre = self.span.fibre(fibre_name)
+        first = self.station == self.span.stations[0]
+        alpha = at_wavelength(fibre.attenuation_db_per_km, s.wavelength_nm)
+        reach = dynamic_range_db(self.span, s) - self.ANALYSIS_MARGIN_DB
+        end_km, end_reflectance = visible_end(self.span, fibre, first)
+        found, steps, cord = [], 0.0, launch_cord_m(self.span)
+        for km, loss, reflectance in events_from(self.span, fibre, first, s.wavelength_nm):
+            cumulative = alpha * km + steps
+            if km >= end_km or km > s.range_km or cumulative > reach:
+                break
+            steps += loss
+            found.append({"distance_m": km * 1000.0 + cord, "loss_db": loss,
+                          "reflectance_db": reflectance,
+                          "kind": "non-reflective" if reflectance is None else "reflective",
+                          "cumulative_db": cumulative + loss})
+        end_loss = alpha * end_km + steps
+        if end_loss <= reach and end_km <= s.range_km:
+            found.append({"distance_m": end_km * 1000.0 + cord, "loss_db": 0.0,
+                          "reflectance_db": end_reflectance, "kind": "end",
+                          "cumulative_db": end_loss})
+        else:
+            last_km = (found[-1]["distance_m"] - cord) / 1000.0 if found else 0.0
+            km = min(last_km + (reach - alpha * last_km - steps) / alpha, s.range_km)
+            found.append({"distance_m": km * 1000.0 + cord, "loss_db": 0.0, "reflectance_db": None,
+                          "kind": "end", "cumulative_db": alpha * km + steps})
+        return found
+
+    def sor_bytes(self) -> bytes:
+        """The last acquisition as a Telcordia SR-4731 file, written by harness.sor.writer."""
+        trace, fibre_name, s = self._completed()
+        maker, model, serial, firmware = (self.IDN.split(",") + ["", "", "", ""])[:4]
+        other = next((st for st in self.span.stations if st != self.station), self.station)
+        events = [{"distance_m": e["distance_m"], "loss_db": e["loss_db"],
+                   "reflectance_db": e["reflectance_db"], "code": e["kind"]}
+                  for e in self.analysed_events()]
+        record = record_from_trace(
+            np.arange(len(trace), dtype=np.float64) * s.resolution_m, trace,
+            wavelength_nm=s.wavelength_nm, pulse_width_ns=s.pulse_width_ns,
+            group_index=s.group_index, averaging_s=s.averaging_s, events=events,
+            supplier=SupParams(name=maker, mainframe_id=model, mainframe_sn=serial,
+                               software_rev=firmware),
+            general=GenParams(fibre_id=fibre_name, nominal_wavelength_nm=int(s.wavelength_nm),
+                              originating_location=self.station, terminating_location=other))
+        return write_sor(record)
+
+    def do_sor(self) -> bytes:
+        return encode_block(self.sor_bytes())
+
+    def do_analyze(self) -> None:
+        self._analysed = self.analysed_events()
+
+    def do_event_count(self) -> str:
+        return str(len(self._analysed))
+
+    def do_event(self, n: int) -> str:
+        if not 1 <= n <= len(self._analysed):
+            raise ProtocolError(f'-222,"Data out of range;event {n}"')
+        e = self._analysed[n - 1]
+        kind = {"non-reflective": "S", "reflective": "R", "end": "E"}[e["kind"]]
+        return encode_event(e["distance_m"], kind, e["loss_db"], e["reflectance_db"])

@@ -5,6 +5,7 @@ Power is modelled linearly and shown as the OTDR shows it, 5·log10 (one-way dB)
 - a reflective event of reflectance R adds P_bs(z) · 10^((R - Bs)/10) / D over one pulse
   (Bs: backscatter coefficient at 1 ns, D: pulse width in ns);
 - the receiver sees the power averaged over one pulse length c·D/(2·n_g);
+- a launch cord (:func:`launch_cord_m`) between the OTDR and the ODF, of the span's fibre;
 - Gaussian noise of RMS σ where 5·log10(P0/σ) is the dynamic range, which grows with
   7.5·log10(D) (signal ∝ D, noise ∝ √bandwidth) and 2.5·log10(averaging time).
 """
@@ -15,8 +16,9 @@ import math
 
 import numpy as np
 
+from instruments.errors import ProtocolError
 from instruments.protocols import OtdrSettings
-from instruments.sim.span import Fibre, Span, _at_wavelength, stable_seed
+from instruments.sim.span import Fibre, Span, at_wavelength, stable_seed
 
 C_M_PER_S = 299_792_458.0
 REFERENCE_PULSE_NS = 20_000.0
@@ -41,19 +43,42 @@ def dynamic_range_db(span: Span, settings: OtdrSettings) -> float:
     return dr
 
 
-def otdr_trace(span: Span, fibre_name: str, station: str, settings: OtdrSettings) -> np.ndarray:
-    """Level (dB, 5·log10, 0 = top of scale) at distances ``k · resolution_m`` from ``station``."""
+LIVE_FIBRE_ERROR = -200
+"""SCPI error code of a refused shot ("Execution error")."""
+
+
+def launch_cord_m(span: Span) -> float:
+    """Length of the launch cord between a station's OTDR and its ODF (m): span file
+    ``otdr.launch_cord_km``, default 1 km, so the ODF connector lies outside the dead zone of a
+    short pulse. The simulated OTDRs shoot through it: their distance 0 is the front panel."""
+    return float((span.raw.get("otdr") or {}).get("launch_cord_km", 1.0)) * 1000.0
+
+
+def check_live_fibre(span: Span, fibre_name: str, station: str) -> None:
+    """An OTDR's live-fibre check before it fires: traffic light arriving at its port (the
+    fibre's far-end transmitter in service) refuses the shot with a ProtocolError holding the
+    SCPI error to queue. Every simulated OTDR calls this first in its start handler."""
+    if span.light_arrives(fibre_name, station):
+        raise ProtocolError(f'{LIVE_FIBRE_ERROR},"Execution error;live fibre: traffic light '
+                            f'detected on {fibre_name}, shot refused"')
+
+
+def otdr_trace(span: Span, fibre_name: str, station: str, settings: OtdrSettings,
+               cord_m: float = 0.0) -> np.ndarray:
+    """Level (dB, 5·log10, 0 = top of scale) at distances ``k · resolution_m`` from the OTDR's
+    front panel: ``cord_m`` of launch cord (m; a station's OTDR has :func:`launch_cord_m`),
+    then the fibre from the station's ODF connector."""
     fibre = span.fibre(fibre_name)
     first = station == span.stations[0]
     n = max(int(round(settings.range_km * 1000.0 / settings.resolution_m)), 16)
-    z = np.arange(n, dtype=np.float64) * settings.resolution_m
+    z = np.arange(n, dtype=np.float64) * settings.resolution_m - cord_m  # 0 = the ODF connector
     wl = settings.wavelength_nm
-    alpha = _at_wavelength(fibre.attenuation_db_per_km, wl)
-    end_km, end_reflectance = _visible_end(span, fibre, first)
+    alpha = at_wavelength(fibre.attenuation_db_per_km, wl)
+    end_km, end_reflectance = visible_end(span, fibre, first)
     # one-way loss profile A(z): fibre attenuation plus the steps of the events passed
     loss = alpha * z / 1000.0
     reflections: list[tuple[float, float]] = []
-    for event in _events_from(span, fibre, first, wl):
+    for event in events_from(span, fibre, first, wl):
         pos_m = event[0] * 1000.0
         if pos_m > end_km * 1000.0:
             break
@@ -61,14 +86,14 @@ def otdr_trace(span: Span, fibre_name: str, station: str, settings: OtdrSettings
         if event[2] is not None:
             reflections.append((pos_m, event[2]))
     reflections.append((end_km * 1000.0, end_reflectance))
-    bs = _at_wavelength(span.section("fibre").get("backscatter_db_1ns", {1550: -82.0}), wl)
+    bs = at_wavelength(span.section("fibre").get("backscatter_db_1ns", {1550: -82.0}), wl)
     backscatter = 10.0 ** (-2.0 * loss / 10.0)
     backscatter[z > end_km * 1000.0] = 0.0
     pulse_samples = max(int(round(pulse_length_m(settings.pulse_width_ns, settings.group_index)
                                   / settings.resolution_m)), 1)
     signal = _boxcar(backscatter, pulse_samples)
     for pos_m, reflectance in reflections:
-        k = int(round(pos_m / settings.resolution_m))
+        k = int(round((pos_m + cord_m) / settings.resolution_m))
         if 0 <= k < n:
             ratio = 10.0 ** ((reflectance - bs) / 10.0) / settings.pulse_width_ns
             signal[k:k + pulse_samples] += backscatter[max(k - 1, 0)] * ratio
@@ -88,7 +113,7 @@ def _boxcar(values: np.ndarray, width: int) -> np.ndarray:
     return (c[width:] - c[:-width]) / width
 
 
-def _visible_end(span: Span, fibre: Fibre, first: bool) -> tuple[float, float]:
+def visible_end(span: Span, fibre: Fibre, first: bool) -> tuple[float, float]:
     """Distance from this station to where the glass ends (km), and that end's reflectance."""
     if fibre.break_km is not None:
         d = fibre.break_km if first else span.length_km - fibre.break_km
@@ -96,7 +121,8 @@ def _visible_end(span: Span, fibre: Fibre, first: bool) -> tuple[float, float]:
     return span.length_km, float(span.section("otdr").get("end_reflectance_db", -45.0))
 
 
-def _events_from(span: Span, fibre: Fibre, first: bool, wavelength_nm: float):
+def events_from(span: Span, fibre: Fibre, first: bool,
+                wavelength_nm: float) -> list[tuple[float, float, float | None]]:
     """(distance from this station km, loss seen from here dB, reflectance or None), in order.
 
     A connector's reflectance can be overridden per station by a dirty-connector fault.

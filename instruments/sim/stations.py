@@ -5,20 +5,28 @@ OSA switch port n ↔ the fibre of pair n that the station receives; transponder
 ``OCH-1-n-1`` ↔ the card receiving on pair n. FPn-F1 carries first → second station traffic.
 Instrument faults come from the span file's ``instrument_faults:`` list plus any passed in
 (:mod:`instruments.sim.faults`); each simulated instrument gets its own.
+
+OTDR models: each station serves the OTDR models ``otdr_models`` names for it (default: every
+simulated model, :data:`OTDR_MODELS`), each on its own port with the same switch wiring, as
+``STATION/otdr@MODEL``; ``STATION/otdr`` is the first of them. A station file says which model
+it talks to, and :meth:`harness.config.StationFile.resolve_sim` picks that one. A station's
+``otdr`` instrument faults apply to each OTDR model it serves (one fault list, fired once).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Iterable
 
 from instruments.osa.yokogawa_aq6370 import COMMANDS as OSA_COMMANDS
-from instruments.otdr.anritsu_mt9083 import COMMANDS as OTDR_COMMANDS
+from instruments.otdr.anritsu_mt9083 import COMMANDS as MT9083_COMMANDS
+from instruments.otdr.exfo_ftb7000 import COMMANDS as FTB7000_COMMANDS
 from instruments.sim.faults import InstrumentFaults, instrument_faults
 from instruments.sim.osa_aq6370 import SimAq6370
+from instruments.sim.otdr_ftb7000 import SimFtb7000
 from instruments.sim.otdr_mt9083 import SimMt9083
 from instruments.sim.scpi_server import ScpiServer
-from instruments.sim.span import Span
+from instruments.sim.span import Span, SpanFileError
 from instruments.sim.tl1_agent import PtyConsole, TcpConsole, Tl1Agent
 
 
@@ -51,19 +59,53 @@ class SimulatedStations:
 
 
 FAULT_COMMANDS: dict[str, list[str]] = {
-    "otdr": [c.name for c in OTDR_COMMANDS],
+    "otdr": list(dict.fromkeys(c.name for t in (MT9083_COMMANDS, FTB7000_COMMANDS) for c in t)),
     "osa": [c.name for c in OSA_COMMANDS],
-    "transponder": ["ACT-USER", "CANC-USER", "RTRV-NETYPE", "RTRV-PM-OCH", "RTRV-ALM-ALL", "ED-OCH"],
+    "transponder": ["ACT-USER", "CANC-USER", "RTRV-NETYPE", "RTRV-PM-OCH", "RTRV-ALM-ALL", "ED-OCH",
+                    "RTRV-OCH"],
 }
 """What an instrument fault's ``command`` may name, per role."""
 
 
+OTDR_MODELS: dict[str, Callable[..., Any]] = {
+    "anritsu-mt9083": lambda span, station, index, faults: SimMt9083(
+        span, station, otdr_ports(span), serial=f"62000{index:05d}", faults=faults),
+    "exfo-ftb7000": lambda span, station, index, faults: SimFtb7000(
+        span, station, otdr_ports(span), serial=f"7{index:05d}", faults=faults),
+}
+"""Simulated OTDR models (registry name -> factory(span, station, index, faults))."""
+
+
+def parse_otdr_models(entries: Iterable[str], stations: list[str]) -> dict[str, list[str]]:
+    """``STATION=MODEL`` entries (repeatable per station) to ``{station: [models]}``; raises
+    SpanFileError naming a wrong station or model."""
+    chosen: dict[str, list[str]] = {}
+    for entry in entries:
+        station, sep, model = (part.strip() for part in entry.partition("="))
+        if not sep or station not in stations:
+            raise SpanFileError(f"--otdr-model {entry!r}: expected STATION=MODEL with a station "
+                                f"of {stations}")
+        if model not in OTDR_MODELS:
+            raise SpanFileError(f"--otdr-model {entry!r}: {model!r} is not one of "
+                                f"{', '.join(OTDR_MODELS)}")
+        chosen.setdefault(station, []).append(model)
+    return chosen
+
+
 def start_stations(span: Span, host: str = "127.0.0.1",
-                   extra_faults: list[dict] | None = None) -> SimulatedStations:
-    """Serve an OTDR, an OSA and a transponder console for each station of ``span``, with the
-    span's ``instrument_faults`` and ``extra_faults`` (raises SpanFileError if one is wrong)."""
+                   extra_faults: list[dict] | None = None,
+                   otdr_models: dict[str, list[str]] | None = None) -> SimulatedStations:
+    """Serve OTDRs, an OSA and a transponder console for each station of ``span``, with the
+    span's ``instrument_faults`` and ``extra_faults`` (raises SpanFileError if one is wrong).
+    ``otdr_models`` maps a station to the OTDR models it serves (default: all of them)."""
     entries = list(span.raw.get("instrument_faults") or []) + list(extra_faults or [])
     faults = instrument_faults(entries, span.stations, FAULT_COMMANDS)
+    for station, models in (otdr_models or {}).items():
+        unknown = [m for m in models if m not in OTDR_MODELS] + (
+            [station] if station not in span.stations else [])
+        if unknown or not models:
+            raise SpanFileError(f"otdr_models.{station}: {unknown or 'no model'} is not a "
+                                f"station with simulated OTDR models ({', '.join(OTDR_MODELS)})")
 
     def faults_of(station: str, role: str) -> InstrumentFaults:
         return faults.get((station, role)) or InstrumentFaults()
@@ -71,9 +113,16 @@ def start_stations(span: Span, host: str = "127.0.0.1",
     sim = SimulatedStations(span)
     pairs = len(span.fibres) // 2
     for index, station in enumerate(span.stations):
-        sim_otdr = SimMt9083(span, station, otdr_ports(span), serial=f"62000{index:05d}",
-                             faults=faults_of(station, "otdr"))
-        otdr = ScpiServer(sim_otdr, host).start()
+        for model in (otdr_models or {}).get(station) or list(OTDR_MODELS):
+            sim_otdr = OTDR_MODELS[model](span, station, index, faults_of(station, "otdr"))
+            otdr = ScpiServer(sim_otdr, host).start()
+            sim._servers.append(otdr)
+            resource = f"TCPIP::{host}::{otdr.port}::SOCKET"
+            sim.resources[f"{station}/otdr@{model}"] = resource
+            sim.instruments[f"{station}/otdr@{model}"] = sim_otdr
+            if f"{station}/otdr" not in sim.resources:
+                sim.resources[f"{station}/otdr"] = resource
+                sim.instruments[f"{station}/otdr"] = sim_otdr
         osa_ports = {n: received_fibre(span, station, n) for n in range(1, pairs + 1)}
         sim_osa = SimAq6370(span, station, osa_ports, serial=f"91M{index:06d}",
                             faults=faults_of(station, "osa"))
@@ -81,12 +130,10 @@ def start_stations(span: Span, host: str = "127.0.0.1",
         channels = {f"OCH-1-{n}-1": received_fibre(span, station, n) for n in range(1, pairs + 1)}
         agent = Tl1Agent(span, station, f"{station}-TP1", channels,
                          faults=faults_of(station, "transponder"))
-        sim.instruments.update({f"{station}/otdr": sim_otdr, f"{station}/osa": sim_osa,
-                                f"{station}/transponder": agent})
+        sim.instruments.update({f"{station}/osa": sim_osa, f"{station}/transponder": agent})
         pty = PtyConsole(agent).start()
         tcp = TcpConsole(agent, host).start()
-        sim._servers += [otdr, osa, tcp]
-        sim.resources[f"{station}/otdr"] = f"TCPIP::{host}::{otdr.port}::SOCKET"
+        sim._servers += [osa, tcp]
         sim.resources[f"{station}/osa"] = f"TCPIP::{host}::{osa.port}::SOCKET"
         sim.resources[f"{station}/transponder"] = pty.path
         sim.extra[f"{station}/transponder-tcp"] = tcp.url

@@ -1,7 +1,13 @@
 """Simulated TL1 agent of a transponder shelf, on a pseudo-terminal and on a TCP port.
 
 Speaks the grammar of :mod:`instruments.transponder.tl1` and reports the monitored types of
-:data:`instruments.transponder.tl1_gr831.MONTYPES`, computed from the span model. Instrument
+:data:`instruments.transponder.tl1_gr831.MONTYPES`, computed from the span model: the current
+bin and past 15-minute bins (``RTRV-PM-OCH`` INDEX). Each card (``OCH-1-n-1``) receives one fibre
+of pair n and transmits on the other; at start-up its transmitters are out of service (span file
+``transponder.in_service``: true, false or a list of fibres lit from the start; default false,
+a new cable is acceptance-tested dark), and ``ED-OCH ... PST=IS``/``OOS`` switches them in the
+span's shared lit/dark state (:attr:`Span.in_service`), which the OTDRs' live-fibre check and
+the far card's PM see. Instrument
 faults (:mod:`instruments.sim.faults`, by TL1 verb): ``delay`` holds the response back;
 ``drop`` sends ``after_bytes`` characters of it and then closes the TCP connection (on the pty,
 which cannot hang up, the rest of that response is lost).
@@ -18,11 +24,9 @@ import tty
 from instruments.errors import ProtocolError
 from instruments.sim.faults import InstrumentFaults
 from instruments.sim.span import Span
-from instruments.sim.transponder_physics import pm_values
+from instruments.sim.transponder_physics import BIN_S, DARK_DBM, dark_values, pm_values
 from instruments.transponder import tl1
-from instruments.transponder.tl1_gr831 import MONTYPES
-
-BIN_S = 900.0
+from instruments.transponder.tl1_gr831 import MONTYPES, STATES
 
 
 class Dropped(str):
@@ -44,10 +48,55 @@ class Tl1Agent:
         self.started = time.monotonic()
         self.settings: dict[str, dict[str, str]] = {aid: {} for aid in channels}
         self.lock = threading.Lock()
+        start = (span.raw.get("transponder") or {}).get("in_service", False)
+        for aid in channels:  # the shelf boots with its transmitters as the span file says
+            fibre = self.transmits(aid)
+            span.in_service[fibre] = 0.0 if (fibre in start if isinstance(start, list)
+                                             else bool(start)) else None
 
-    def bin_index(self) -> int:
-        """The current 15-minute PM bin, in compressed instrument time."""
-        return int((time.monotonic() - self.started) / self.span.time_scale / BIN_S)
+    @property
+    def bin_wall_s(self) -> float:
+        """Wall seconds per 15-minute PM bin: the shelf's PM clock runs ``pm_time_scale`` wall
+        seconds per instrument second (span file ``transponder.pm_time_scale``, default 1/100 of
+        the span's ``time_scale``, so a 24 h soak takes under a second at the default)."""
+        tp = self.span.raw.get("transponder") or {}
+        return BIN_S * float(tp.get("pm_time_scale", self.span.time_scale / 100.0))
+
+    def bin_index(self, at: float | None = None) -> int:
+        """The 15-minute PM bin current at ``time.monotonic()`` ``at`` (default now)."""
+        return int(((time.monotonic() if at is None else at) - self.started) / self.bin_wall_s)
+
+    def card_values(self, aid: str, bin_index: int) -> tuple[dict[str, float], list[str]]:
+        """What card ``aid`` reports in bin ``bin_index``: the span's physics, loss of signal
+        while its received fibre is dark, and its own transmitter's state in OPT."""
+        fibre = self.channels[aid]
+        values, alarms = pm_values(self.span, fibre, bin_index)
+        if self.span.lit_since(fibre) is None:
+            values, alarms = dark_values(self.span), ["LOS"]
+        if not self.span.is_in_service(self.transmits(aid)):
+            values = dict(values, tx_power_dbm=DARK_DBM)
+        return values, alarms
+
+    def transmits(self, aid: str) -> str:
+        """The fibre the card ``aid`` transmits on: the other fibre of the pair it receives."""
+        return self.span.partner(self.channels[aid])
+
+    def _pm_lines(self, aid: str, index: range) -> list[str]:
+        """PM lines of bins ``index`` (0 current, k = k bins ago). Past bins are held from the
+        first complete bin after the card's received signal came up; none while it is dark."""
+        fibre = self.channels[aid]
+        now = self.bin_index()
+        since = self.span.lit_since(fibre)
+        first = None if since is None else (self.bin_index(since) + 1 if since > self.started else 0)
+        lines = []
+        for k in index:
+            if k > 0 and (first is None or now - k < first):
+                continue
+            values = self.card_values(aid, now - k)[0]
+            when = time.time() - k * BIN_S
+            lines += [tl1.format_pm_line(aid, montype, values[field], when=when, index=k)
+                      for montype, field in MONTYPES.items()]
+        return lines
 
     def handle(self, text: str, session: dict) -> str:
         """Handle one input message; returns the output message text."""
@@ -83,23 +132,33 @@ class Tl1Agent:
             return tl1.format_response(self.tid, cmd.ctag, [f"SIM,COHERENT-SHELF,{self.station},1.0"])
         if cmd.verb == "RTRV-ALM-ALL":
             lines = []
-            for aid, fibre in self.channels.items():
-                for condition in pm_values(self.span, fibre, self.bin_index())[1]:
+            for aid in self.channels:
+                for condition in self.card_values(aid, self.bin_index())[1]:
                     lines.append(tl1.format_alarm_line(aid, condition, "CR", "Loss of signal"))
             return tl1.format_response(self.tid, cmd.ctag, lines)
-        if cmd.verb in ("RTRV-PM-OCH", "ED-OCH"):
+        if cmd.verb in ("RTRV-PM-OCH", "ED-OCH", "RTRV-OCH"):
             if cmd.aid not in self.channels:
                 return tl1.format_response(self.tid, cmd.ctag, [], deny="IIAC")
             if cmd.verb == "ED-OCH":
-                for p in cmd.params:
-                    key, _, value = p.partition("=")
-                    self.settings[cmd.aid][key] = value
+                edits = dict(p.partition("=")[::2] for p in cmd.params if p)
+                if edits.get("PST", "IS") not in STATES:
+                    return tl1.format_response(self.tid, cmd.ctag, [], deny="IDNV")
+                self.settings[cmd.aid].update(edits)
+                if "PST" in edits:
+                    self.span.set_in_service(self.transmits(cmd.aid), edits["PST"] == "IS")
                 return tl1.format_response(self.tid, cmd.ctag, [])
-            values, _ = pm_values(self.span, self.channels[cmd.aid], self.bin_index())
-            start = time.time()
-            lines = [tl1.format_pm_line(cmd.aid, montype, values[field], when=start)
-                     for montype, field in MONTYPES.items()]
-            return tl1.format_response(self.tid, cmd.ctag, lines)
+            if cmd.verb == "RTRV-OCH":
+                on = self.span.is_in_service(self.transmits(cmd.aid))
+                tx = float((self.span.raw.get("transponder") or {}).get("tx_power_dbm", 0.0))
+                rx, _ = self.card_values(cmd.aid, self.bin_index())
+                attrs = {"PST": "IS" if on else "OOS", "OPT": f"{tx if on else DARK_DBM:.2f}",
+                         "OPR": f"{rx['rx_power_dbm']:.2f}"}
+                return tl1.format_response(self.tid, cmd.ctag, [tl1.format_attr_line(cmd.aid, attrs)])
+            try:
+                index = tl1.parse_index(cmd.params[7] if len(cmd.params) > 7 else "0")
+            except ProtocolError:
+                return tl1.format_response(self.tid, cmd.ctag, [], deny="IDNV")
+            return tl1.format_response(self.tid, cmd.ctag, self._pm_lines(cmd.aid, index))
         return tl1.format_response(self.tid, cmd.ctag, [], deny="ICNV")
 
     def feed(self, buffer: str, session: dict) -> tuple[list[str], str]:

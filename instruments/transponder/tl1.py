@@ -127,26 +127,72 @@ def split_messages(buffer: str) -> tuple[list[str], str]:
     return [p for p in done if p.strip()], parts[-1]
 
 
-def parse_pm_line(line: str) -> tuple[str, str, float, str]:
-    """``AID:MONTYPE,MONVAL,VLDTY,LOCN,DIRN,TMPER,...`` → (aid, montype, value, period)."""
+@dataclass(frozen=True)
+class PmLine:
+    """One line of an ``RTRV-PM`` response: ``index`` 0 is the current (partial) bin, k the
+    bin k periods ago; ``validity`` ``COMPL`` for a complete bin, ``PRTL`` for a partial one."""
+
+    aid: str
+    montype: str
+    value: float
+    validity: str
+    period: str
+    index: int = 0
+
+
+def parse_pm_line(line: str) -> PmLine:
+    """``AID:MONTYPE,MONVAL,VLDTY,LOCN,DIRN,TMPER,MONDAT,MONTM[,INDEX]`` → :class:`PmLine`."""
     aid, _, rest = line.partition(":")
     fields = rest.split(",")
     if len(fields) < 6:
         raise ProtocolError(f"TL1 PM line has too few fields: {line!r}")
     try:
         value = float(fields[1])
+        index = int(fields[8]) if len(fields) > 8 and fields[8] else 0
     except ValueError:
-        raise ProtocolError(f"TL1 PM value is not a number: {line!r}") from None
-    return aid, fields[0], value, fields[5]
+        raise ProtocolError(f"TL1 PM value or index is not a number: {line!r}") from None
+    return PmLine(aid, fields[0], value, fields[2], fields[5], index)
 
 
 def format_pm_line(aid: str, montype: str, value: float, period: str = "15-MIN",
-                   when: float | None = None) -> str:
-    """One RTRV-PM line; the inverse of :func:`parse_pm_line`."""
+                   when: float | None = None, index: int = 0) -> str:
+    """One RTRV-PM line (bin ``index`` periods ago, 0 = current); the inverse of
+    :func:`parse_pm_line`."""
     t = time.gmtime(time.time() if when is None else when)
-    validity = "PRTL"
+    validity = "COMPL" if index > 0 else "PRTL"
     return (f"{aid}:{montype},{value:.6g},{validity},NEND,RCV,{period},"
-            f"{time.strftime('%m-%d', t)},{time.strftime('%H-%M', t)}")
+            f"{time.strftime('%m-%d', t)},{time.strftime('%H-%M', t)},{index}")
+
+
+def parse_index(text: str) -> range:
+    """The ``INDEX`` parameter of ``RTRV-PM``: ``k`` or a TL1 range ``a&&b`` (empty: 0)."""
+    lo, sep, hi = (text or "0").partition("&&")
+    try:
+        first, last = int(lo), int(hi if sep else lo)
+    except ValueError:
+        raise ProtocolError(f"IDNV PM index is not a number or a range a&&b: {text!r}") from None
+    if first < 0 or last < first:
+        raise ProtocolError(f"IDNV PM index range {text!r} is empty or negative")
+    return range(first, last + 1)
+
+
+def format_attr_line(aid: str, attrs: dict[str, str]) -> str:
+    """An entity retrieval line (``RTRV-OCH``): ``AID::KEY=VALUE,KEY=VALUE``."""
+    return f"{aid}::" + ",".join(f"{k}={v}" for k, v in attrs.items())
+
+
+def parse_attr_line(line: str) -> tuple[str, dict[str, str]]:
+    """The inverse of :func:`format_attr_line`."""
+    aid, sep, rest = line.partition("::")
+    if not sep:
+        raise ProtocolError(f"TL1 entity line has no '::': {line!r}")
+    attrs = {}
+    for part in filter(None, rest.split(",")):
+        key, eq, value = part.partition("=")
+        if not eq:
+            raise ProtocolError(f"TL1 entity line field is not KEY=VALUE: {line!r}")
+        attrs[key.strip()] = value.strip()
+    return aid, attrs
 
 
 def parse_alarm_line(line: str) -> tuple[str, str, str, str]:

@@ -1,10 +1,13 @@
 """Coherent transponder shelf with a Telcordia GR-831 TL1 console (serial or terminal server).
 
-Commands used: ``ACT-USER`` (login), ``RTRV-PM-OCH`` (15-MIN bins of an optical channel),
-``RTRV-ALM-ALL`` (standing alarms), ``ED-OCH`` (edit a channel setting), ``CANC-USER``.
+Commands used: ``ACT-USER`` (login), ``RTRV-PM-OCH`` (15-MIN bins of an optical channel; the
+8th parameter ``INDEX`` picks the bin, 0 the current one, ``k`` k bins ago, ``1&&96`` a range,
+as vendors' TL1 extends GR-833), ``RTRV-OCH`` (the channel's primary state PST, Tx power OPT
+and Rx power OPR, dBm), ``RTRV-ALM-ALL`` (standing alarms), ``ED-OCH`` (edit a channel
+setting; ``PST=IS``/``OOS`` puts the transmitter in/out of service), ``CANC-USER``.
 Monitored types (MONTYPE) and units: OPR/OPT dBm, OSNR dB in 12.5 GHz, Q dB, PREFECBER,
-UNCORRBLK blocks, CD ps/nm, DGD ps, FOFFSET MHz. Responses are matched by CTAG; autonomous
-messages (alarms) arriving in between are kept in :attr:`Tl1Gr831.autonomous`.
+UNCORRBLK blocks, CD ps/nm, DGD ps, FOFFSET MHz, ES (errored seconds) s. Responses are matched
+by CTAG; autonomous messages (alarms) arriving in between are kept in :attr:`Tl1Gr831.autonomous`.
 
 Retries: a retrieval (``RTRV-*``, no side effect) is sent again, with a new CTAG, up to
 ``retries`` times when its response is late or malformed or the console drops; a late response
@@ -21,10 +24,12 @@ from typing import Any
 import serial
 
 from instruments.errors import InstrumentError, InstrumentTimeout, ProtocolError
-from instruments.protocols import Alarm, PmBin, Transponder
+from instruments.protocols import Alarm, ChannelState, HistoryShort, PmBin, Transponder
 from instruments.transponder import tl1
 
 MODEL = "gr831-tl1"
+BIN_S = 900.0
+"""One PM bin (s)."""
 
 MONTYPES: dict[str, str] = {
     "OPR": "rx_power_dbm",
@@ -36,6 +41,7 @@ MONTYPES: dict[str, str] = {
     "CD": "cd_ps_nm",
     "DGD": "dgd_ps",
     "FOFFSET": "freq_offset_mhz",
+    "ES": "errored_seconds",
 }
 """TL1 monitored type → field of :class:`PmBin` (the table the simulated agent uses too)."""
 
@@ -48,7 +54,11 @@ DENY_CODES: dict[str, str] = {
     "PICC": "privilege: illegal command code (not logged in)",
     "SROF": "status: requested operation failed",
     "ICNV": "command not valid",
+    "IDNV": "input, data not valid",
 }
+
+STATES = ("IS", "OOS")
+"""Primary states ``ED-OCH ... PST=`` takes: in service (laser on), out of service (laser off)."""
 
 
 class Tl1Gr831(Transponder):
@@ -158,20 +168,45 @@ class Tl1Gr831(Transponder):
         lines = self.command("RTRV-NETYPE")
         return lines[0] if lines else self.tid
 
+    def _pm_bins(self, aid: str, index: str) -> dict[int, dict[str, float]]:
+        """``RTRV-PM-OCH`` of 15-minute bins ``index`` (``k`` or ``a&&b``): values by bin index."""
+        bins: dict[int, dict[str, float]] = {}
+        for line in self.command("RTRV-PM-OCH", aid, f",,,,15-MIN,,,{index}"):
+            pm = tl1.parse_pm_line(line)
+            if pm.aid != aid:
+                raise ProtocolError(f"{self.name}: PM for {pm.aid} in reply about {aid}")
+            if pm.montype in MONTYPES:
+                bins.setdefault(pm.index, {})[MONTYPES[pm.montype]] = pm.value
+        for values in bins.values():
+            for field in MONTYPES.values():
+                values.setdefault(field, float("nan"))
+        return bins
+
     def read_pm(self, aid: str) -> PmBin:
-        lines = self.command("RTRV-PM-OCH", aid, ",,,,15-MIN")
-        values: dict[str, float] = {}
-        period = "15-MIN"
-        for line in lines:
-            line_aid, montype, value, period = tl1.parse_pm_line(line)
-            if line_aid != aid:
-                raise ProtocolError(f"{self.name}: PM for {line_aid} in reply about {aid}")
-            if montype in MONTYPES:
-                values[MONTYPES[montype]] = value
+        values = self._pm_bins(aid, "0").get(0) or dict.fromkeys(MONTYPES.values(), float("nan"))
         alarms = tuple(a.condition for a in self.alarms() if a.aid == aid)
-        for field in MONTYPES.values():
-            values.setdefault(field, float("nan"))
-        return PmBin(aid=aid, period=period, start_s=time.time(), values=values, alarms=alarms)
+        return PmBin(aid=aid, period="15-MIN", start_s=time.time(), values=values, alarms=alarms)
+
+    def read_pm_history(self, aid: str, bins: int) -> list[PmBin]:
+        held = self._pm_bins(aid, f"1&&{bins}")
+        if len(held) < bins:
+            raise HistoryShort(f"{self.name}: {aid} holds {len(held)} complete 15-MIN bins, "
+                               f"{bins} asked for")
+        now = time.time()
+        return [PmBin(aid, "15-MIN", now - k * BIN_S, held[k]) for k in range(bins, 0, -1)]
+
+    def channel_state(self, aid: str) -> ChannelState:
+        lines = self.command("RTRV-OCH", aid)
+        if not lines:
+            raise ProtocolError(f"{self.name}: RTRV-OCH {aid} returned no line")
+        line_aid, attrs = tl1.parse_attr_line(lines[0])
+        try:
+            return ChannelState(line_aid, attrs["PST"], float(attrs["OPT"]), float(attrs["OPR"]))
+        except (KeyError, ValueError):
+            raise ProtocolError(f"{self.name}: RTRV-OCH {aid}: no PST/OPT/OPR in {lines[0]!r}") from None
+
+    def set_in_service(self, aid: str, on: bool) -> None:
+        self.edit_channel(aid, PST="IS" if on else "OOS")
 
     def alarms(self) -> list[Alarm]:
         result = []

@@ -57,6 +57,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     params: dict[str, list] = {
         "shot": [Shot(s, f.name, wl) for s in sf.stations if "otdr" in have.get(s, ())
                  for f in sf.fibres for wl in sf.wavelengths_nm],
+        "station_fibre": [Received(s, f.name) for s in sf.stations if "otdr" in have.get(s, ())
+                          for f in sf.fibres],
         "fibre_wl": [FibreWavelength(f.name, wl) for f in sf.fibres for wl in sf.wavelengths_nm
                      if all("otdr" in have.get(s, ()) for s in sf.stations)],
         "received_osa": [Received(f.rx, f.name) for f in sf.fibres if "osa" in have.get(f.rx, ())],
@@ -64,6 +66,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                         if "transponder" in have.get(f.rx, ())],
     }
     why = {"shot": "no OTDR in this station file",
+           "station_fibre": "no OTDR in this station file",
            "fibre_wl": "needs the OTDRs of both stations: run each station, then 'harness merge'",
            "received_osa": "no OSA at a receiving station in this station file",
            "received_tp": "no transponder at a receiving station in this station file"}
@@ -84,6 +87,13 @@ def otdr_settings(limits):
 
 
 @pytest.fixture(scope="session")
+def launch_cord_m(limits) -> float:
+    """The launch cord between OTDR and ODF (m): analyses measure from the ODF (distance 0),
+    the cord lies at negative distances."""
+    return float(limits.parameter("otdr").get("launch_cord_m", 0.0))
+
+
+@pytest.fixture(scope="session")
 def osa_settings(limits) -> OsaSettings:
     p = limits.parameter("osa")
     return OsaSettings(start_nm=float(p["start_nm"]), stop_nm=float(p["stop_nm"]),
@@ -95,15 +105,37 @@ def fibres(station):
     return {f.name: f for f in station.fibres}
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Laser checks first: the OTDR fires into dark fibre, then traffic is brought up (the
+    ``traffic`` fixture) for the OSA and transponder checks. Otherwise file order."""
+    items.sort(key=lambda item: item.get_closest_marker("laser") is None)
+
+
+@pytest.fixture(scope="session")
+def fired() -> set:
+    """The shots taken in this run: (station, fibre, settings); a repeat reuses the trace."""
+    return set()
+
+
 @pytest.fixture
-def shoot(instruments, fibres, otdr_settings):
-    """Take (or reuse from this run) the trace of ``fibre`` from ``station`` at a wavelength."""
-    def shoot(station: str, fibre: str, wavelength_nm: float) -> tuple[OtdrTrace, OtdrAnalysis]:
+def shoot(instruments, fibres, otdr_settings, interlock, fired, launch_cord_m, request):
+    """Take (or reuse from this run) the trace of ``fibre`` from ``station`` at a wavelength,
+    after the laser interlock has found the fibre dark (or been overridden)."""
+    session = request.config.stash[SESSION]
+
+    def shoot(station: str, fibre: str, wavelength_nm: float,
+              settings: OtdrSettings | None = None) -> tuple[OtdrTrace, OtdrAnalysis]:
+        settings = settings or otdr_settings(wavelength_nm)
+        if (station, fibre, settings) not in fired:
+            interlock.ensure_dark(station, fibre, session.card_on_pair(station, fibre),
+                                  receives=fibres[fibre].rx == station)
         otdr = instruments.otdr(station)
         otdr.select_port(fibres[fibre].otdr_port[station])
-        trace = otdr.measure(otdr_settings(wavelength_nm))
+        trace = otdr.measure(settings)
+        fired.add((station, fibre, settings))
         s = trace.settings
-        analysis = analyse_otdr(trace.distance_m, trace.level_db, pulse_width_ns=s.pulse_width_ns,
-                                group_index=s.group_index, wavelength_nm=s.wavelength_nm)
+        analysis = analyse_otdr(trace.distance_m - launch_cord_m, trace.level_db,
+                                pulse_width_ns=s.pulse_width_ns, group_index=s.group_index,
+                                wavelength_nm=s.wavelength_nm)
         return trace, analysis
     return shoot

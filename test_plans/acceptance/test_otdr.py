@@ -1,11 +1,31 @@
 """OTDR acceptance checks: section attenuation per direction, splice loss and end-to-end loss
-per fibre from the two stations' traces joined (DOMAIN.md checks 2, 3 and 4)."""
+per fibre from the two stations' traces joined (DOMAIN.md checks 2, 3 and 4), and macrobends
+per direction from its 1550 and 1625 nm traces (DOMAIN.md: a bend loses more at 1625 nm)."""
 
 from __future__ import annotations
 
 import pytest
 
 from harness.analysis.bidir import merge
+from harness.analysis.macrobend import find_bends
+from harness.plugin import SESSION
+
+BEND_WAVELENGTHS_NM = (1550.0, 1625.0)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``bend_shot``: every station x fibre whose OTDR shoots at both 1550 and 1625 nm."""
+    session = metafunc.config.stash.get(SESSION, None)
+    if session is None or "bend_shot" not in metafunc.fixturenames:
+        return
+    sf = session.station_file
+    both = all(wl in [float(w) for w in sf.wavelengths_nm] for wl in BEND_WAVELENGTHS_NM)
+    values = [f"{s}-{f.name}" for s in sf.stations if "otdr" in sf.instruments.get(s, {})
+              for f in sf.fibres] if both else []
+    if not values:
+        values = [pytest.param(None, marks=pytest.mark.skip(
+            reason="needs OTDR traces at 1550 and 1625 nm"), id="none")]
+    metafunc.parametrize("bend_shot", values, ids=str)
 
 
 @pytest.mark.laser
@@ -32,14 +52,18 @@ def both_ends(fibre_wl, shoot, station, check):
 
 @pytest.mark.laser
 @pytest.mark.requirement("ACC-2")
-def test_splice_loss(both_ends, station, check):
+def test_splice_loss(both_ends, station, limits, check):
     """Splice loss, two-direction average"""
     first = station.stations[0]
-    _, _, joined = both_ends
+    a, _, joined = both_ends
     check.record_events("bidirectional", [
         {"distance_m": e.distance_m, "loss_db": e.loss_db, "reflectance_db": None, "type": e.type}
         for e in joined.events])
-    splices = [e for e in joined.events if e.type == "non-reflective"]
+    # a ROPA in the route plan is an amplifier module, not a splice: its loss is not judged here
+    tolerance = max(float(limits.parameter("route")["event_tolerance_m"]), a.pulse_length_m)
+    ropas = [float(e["distance_km"]) * 1000.0 for e in station.route_events if e.get("kind") == "ropa"]
+    splices = [e for e in joined.events if e.type == "non-reflective"
+               and all(abs(e.distance_m - r) > tolerance for r in ropas)]
     worst = max(splices, key=lambda e: e.loss_db, default=None)
     value = worst.loss_db if worst else 0.0
     where = (f"at {worst.distance_m / 1000:.2f} km from {first} "
@@ -77,3 +101,22 @@ def test_events_explained_by_route_plan(both_ends, station, limits, check):
     check.measure("unexplained_events", len(unexplained), "otdr.unexplained_events",
                   detail=f"not in the route plan: {listed}" if unexplained else
                   f"{len(joined.events)} events, all within {tolerance:.0f} m of the plan")
+
+
+@pytest.mark.laser
+@pytest.mark.requirement("ACC-1")
+def test_macrobends(bend_shot, shoot, check):
+    """Macrobends (1625 nm loss above 1550 nm)"""
+    station, fibre = bend_shot.split("-", 1)
+    check.where(station=station, fibre=fibre)
+    _, short = shoot(station, fibre, BEND_WAVELENGTHS_NM[0])
+    _, long = shoot(station, fibre, BEND_WAVELENGTHS_NM[1])
+    bends = find_bends(short, long)
+    check.record_events("macrobends", [
+        {"distance_m": b.distance_m, "loss_db": b.loss_1625_db, "reflectance_db": None,
+         "type": f"bend: {b.loss_1550_db:.2f} dB at 1550 nm"} for b in bends])
+    listed = "; ".join(f"at {b.distance_m / 1000:.2f} km from {station}: {b.loss_1550_db:.2f} dB "
+                       f"at 1550 nm, {b.loss_1625_db:.2f} dB at 1625 nm" for b in bends[:4])
+    check.measure("macrobends", len(bends), "otdr.macrobends",
+                  detail=f"bend {listed}" if bends else
+                  f"none within {min(short.reach_m, long.reach_m) / 1000:.1f} km of {station}")

@@ -11,7 +11,7 @@ from harness.analysis.transponder import q_margin_db
 
 
 @pytest.fixture
-def pm(received_tp, instruments, fibres, check):
+def pm(received_tp, instruments, fibres, check, traffic):
     """The current PM bin of the card receiving the fibre, and a description of the card."""
     rx = received_tp
     check.where(station=rx.station, fibre=rx.fibre)

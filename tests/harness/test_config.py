@@ -63,3 +63,14 @@ def test_cli_prints_one_line_and_exits_2_without_traceback(tmp_path):
     assert len(lines) == 1 and "stations.AKTAU.otdr.resource" in lines[0]
     assert "Traceback" not in proc.stderr + proc.stdout
     assert not (tmp_path / "results").exists() or not any((tmp_path / "results").iterdir())
+
+
+def test_a_misspelled_instrument_option_is_refused_naming_it(tmp_path):
+    data = yaml.safe_load(SIM.read_text())
+    data["simulator"]["span"] = str((SIM.parent / data["simulator"]["span"]).resolve())
+    data["route"]["plan"] = str((SIM.parent / data["route"]["plan"]).resolve())
+    data["stations"]["AKTAU"]["otdr"]["retires"] = 3
+    path = tmp_path / "station.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match=r"stations\.AKTAU\.otdr: unknown option 'retires'.*retries"):
+        load_station_file(path)

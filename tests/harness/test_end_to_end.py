@@ -4,37 +4,13 @@ child process, drives them through pyvisa-py and pyserial, and leaves a run fold
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import h5py
-import numpy as np
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-SIM = REPO / "test_plans" / "stations" / "sim.yaml"
-SPAN = REPO / "instruments" / "sim" / "spans" / "aktau_sumgait.yaml"
-
-
-def harness(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def station_file(tmp: Path, faults: list[dict], fibres: list[str] | None = None,
-                 wavelengths: list[int] | None = None) -> Path:
-    data = yaml.safe_load(SIM.read_text())
-    data["simulator"] = {"span": str(SPAN), "faults": faults}
-    data["route"]["plan"] = str(REPO / "test_plans" / "route" / "aktau_sumgait.yaml")
-    if fibres:
-        data["fibres"] = {k: v for k, v in data["fibres"].items() if k in fibres}
-    if wavelengths:
-        data["wavelengths_nm"] = wavelengths
-    path = tmp / "station.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
+from simstation import harness, station_file
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +29,13 @@ def test_run_folder_holds_every_file_with_its_hash(clean_run):
     steps = {n for n in manifest if n.startswith("steps/")}
     assert set(manifest) - steps == {"run.h5", "report.pdf", "junit.xml", "summary.json",
                                      "inputs/station.yaml", "inputs/limits.yaml"}
-    # every durable step file: 48 acquisitions, one per check, run and instrument attributes, journal
+    # every durable step file: one per acquisition (48 OTDR traces, 48 interlock readings of the
+    # transponder channel state, 8 OSA sweeps, 8 WDM tables, 8 PM bins, 8 PM histories), one per
+    # check, run and instrument attributes, prompts and interlock decisions, journal
     checks = json.loads((clean_run / "summary.json").read_text())["checks"]
-    assert len(steps) == 48 + len(checks) + 3
+    assert len(steps) == 48 + 48 + 4 * 8 + len(checks) + 4
+    assert {"steps/run.json", "steps/instruments.json", "steps/prompts.json",
+            "steps/journal.jsonl"} <= steps
     assert (clean_run / "report.pdf").read_bytes().startswith(b"%PDF")
 
 
@@ -64,17 +44,23 @@ def test_record_has_traces_with_units_provenance_and_verdicts(clean_run):
         assert f.attrs["overall_verdict"] == "pass"
         assert f.attrs["station_file_sha256"] and f.attrs["software_version"]
         assert f["instruments/AKTAU/otdr"].attrs["idn"].startswith("ANRITSU,MT9083")
+        assert f["instruments/SUMGAIT/otdr"].attrs["idn"].startswith("EXFO,FTB-7")
         assert f["instruments/SUMGAIT/osa"].attrs["idn"].startswith("YOKOGAWA,AQ6370")
         kinds = [g.attrs["kind"] for g in f["acquisitions"].values()]
-        assert kinds.count("otdr") == 2 * 8 * 2  # stations x fibres x wavelengths
-        assert kinds.count("osa") == 8 and kinds.count("pm") == 8
+        # stations x fibres x wavelengths, and one ACC-5 short-pulse shot per station x fibre
+        assert kinds.count("otdr") == 2 * 8 * 2 + 2 * 8
+        assert kinds.count("och") == 2 * 8 * 2 + 2 * 8  # the interlock reading before each shot
+        for kind in ("osa", "pm", "osa_wdm", "pm_history"):
+            assert kinds.count(kind) == 8, kind
         otdr = next(g for g in f["acquisitions"].values() if g.attrs["kind"] == "otdr")
         assert otdr["x"].attrs["units"] == "m" and otdr["y"].attrs["units"] == "dB"
         assert len(otdr["y"]) == 50_000
         checks = f["checks"]
         # per fibre x wavelength: ACC-1, 2, 4; per station x fibre x wavelength: ACC-3;
         # per received fibre: ACC-6, 7, 9 and ACC-8 (OSNR, grid, flatness)
-        assert len(checks) == 8 * 2 * 3 + 2 * 8 * 2 + 8 * 6
+        # per station x fibre: macrobends (1550 vs 1625 nm), ACC-5 reflectance and ORL;
+        # per received fibre: ACC-10 soak
+        assert len(checks) == 8 * 2 * 3 + 2 * 8 * 2 + 8 * 6 + 2 * 8 * 3 + 8
         verdicts = {g.attrs["verdict"] for g in checks.values()}
         assert verdicts <= {"pass", "marginal"}
         e2e = checks["test_end_to_end_loss[FP3-F1-1550nm]"]
@@ -166,3 +152,51 @@ def test_garbled_osa_blocks_make_those_checks_errors_with_the_reason(tmp_path):
     assert all("ProtocolError" in c["message"] for c in broken)
     assert checks["test_osnr[AKTAU-FP1-F2]"]["verdict"] in ("pass", "marginal")
     assert checks["test_q_margin[SUMGAIT-FP1-F1]"]["verdict"] in ("pass", "marginal")
+
+
+INSTRUMENT_FAULTS = [
+    # (station, role, fault entry, what the check's message must say)
+    ("AKTAU", "otdr", {"fault": "garble", "command": "data"}, "ProtocolError"),
+    ("SUMGAIT", "otdr", {"fault": "busy"}, "did not finish"),
+    ("AKTAU", "osa", {"fault": "truncate", "command": "trace_y"}, "ProtocolError"),
+    ("SUMGAIT", "osa", {"fault": "error", "command": "rbw", "error": '-350,"Queue overflow"'},
+     "Queue overflow"),
+    ("AKTAU", "transponder", {"fault": "delay", "command": "RTRV-PM-OCH", "delay_s": 3.0},
+     "InstrumentTimeout"),
+    ("SUMGAIT", "transponder", {"fault": "drop", "command": "RTRV-PM-OCH", "after_bytes": 10},
+     "ConnectionLost"),
+]
+
+
+def test_every_instrument_fault_ends_its_checks_as_errors_saying_why(tmp_path):
+    """One campaign with a different instrument fault on each of the six instruments: every
+    check that needs a faulty instrument is an error (never a pass) whose message names the
+    fault, and the run still writes its record and report."""
+    station = station_file(tmp_path, [], fibres=["FP1"], wavelengths=[1550])
+    data = yaml.safe_load(station.read_text())
+    data["simulator"]["instrument_faults"] = [
+        {"station": s, "role": r, **entry} for s, r, entry, _ in INSTRUMENT_FAULTS]
+    # give up quickly: the simulated OTDR averages 1000x faster than real time; 1 s TL1 replies
+    for s in ("AKTAU", "SUMGAIT"):
+        data["stations"][s]["otdr"].update(time_scale=0.001, margin_s=2.0)
+        data["stations"][s]["transponder"]["timeout_s"] = 1.0
+    station.write_text(yaml.safe_dump(data))
+    proc = harness("run", "--station", str(station), "--results", str(tmp_path), "--run-id", "sick")
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert (tmp_path / "sick" / "report.pdf").is_file()
+    checks = json.loads((tmp_path / "sick" / "summary.json").read_text())["checks"]
+    needs = {("otdr", "AKTAU"): ["test_section_attenuation[AKTAU-"],
+             ("otdr", "SUMGAIT"): ["test_section_attenuation[SUMGAIT-"],
+             ("osa", "AKTAU"): ["test_osnr[AKTAU-", "test_flatness[AKTAU-"],
+             ("osa", "SUMGAIT"): ["test_osnr[SUMGAIT-", "test_channel_grid[SUMGAIT-"],
+             ("transponder", "AKTAU"): ["test_q_margin[AKTAU-", "test_dgd[AKTAU-"],
+             ("transponder", "SUMGAIT"): ["test_q_margin[SUMGAIT-", "test_dgd[SUMGAIT-"]}
+    for station_name, role, entry, says in INSTRUMENT_FAULTS:
+        for prefix in needs[(role, station_name)]:
+            hit = [c for c in checks if c["key"].startswith(prefix)]
+            assert hit, prefix
+            for c in hit:
+                assert c["verdict"] == "error", (entry["fault"], c["key"], c["verdict"], c["message"])
+                assert says in c["message"], (entry["fault"], c["key"], c["message"])
+    assert not any(c["verdict"] == "pass" for c in checks if "[" in c["key"]
+                   and not c["key"].startswith(("test_macrobends",)))

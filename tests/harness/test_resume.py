@@ -7,7 +7,6 @@ The default suite kills a handful of runs; ``pytest -m stress`` kills 50.
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
@@ -17,22 +16,12 @@ from pathlib import Path
 
 import h5py
 import pytest
-import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-SIM = REPO / "test_plans" / "stations" / "sim.yaml"
-SPAN = REPO / "instruments" / "sim" / "spans" / "aktau_sumgait.yaml"
+from simstation import REPO, station_file
 
 
 def small_station(tmp: Path) -> Path:
-    data = yaml.safe_load(SIM.read_text())
-    data["simulator"] = {"span": str(SPAN), "faults": []}
-    data["route"]["plan"] = str(REPO / "test_plans" / "route" / "aktau_sumgait.yaml")
-    data["fibres"] = {k: v for k, v in data["fibres"].items() if k.startswith("FP1")}
-    data["wavelengths_nm"] = [1550]
-    path = tmp / "station.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
+    return station_file(tmp, fibres=["FP1"], wavelengths=[1550])
 
 
 def cli(*args: str) -> list[str]:

@@ -8,6 +8,7 @@ TABLE = CommandTable(
     Command("wavelength_q", ":SENSe:WAVelength?"),
     Command("span", ":SENSe:WAVelength:SPAN", (Nanometres,)),
     Command("idn", "*IDN?"),
+    Command("port", ":ROUTe:CLOSe", (int,)),
 )
 
 
@@ -34,7 +35,8 @@ def test_wavelength_units_are_understood():
 
 
 @pytest.mark.parametrize("line,code", [(":SENS:WAVE 1", "-113"), (":SENS:WAV abc", "-104"),
-                                       (":SENS:WAV", "-109"), (":SENS:WAVX 1", "-113")])
+                                       (":SENS:WAV", "-109"), (":SENS:WAVX 1", "-113"),
+                                       (":ROUT:CLOS inf", "-104"), (":ROUT:CLOS nan", "-104")])
 def test_bad_lines_give_scpi_error_codes(line, code):
     with pytest.raises(ProtocolError, match=code):
         TABLE.parse(line)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import binascii
 import dataclasses
 import struct
 import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harness.sor import (SorError, SorWarning, SupParams, read_sor, record_from_trace, save_sor,
                          write_sor)
@@ -34,6 +37,14 @@ def _no_checksum(rec):
 
 def test_crc_catalogue_value():
     assert crc16(b"123456789") == 0x29B1  # CRC-16/CCITT-FALSE check value
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(data=st.binary(max_size=3000), cut=st.integers(0, 3000))
+def test_crc_equals_crc_hqx_and_continues(data, cut):
+    """The fast CRC is binascii.crc_hqx's CRC (CCITT, init 0xFFFF), continued over a split."""
+    assert crc16(data) == binascii.crc_hqx(data, 0xFFFF)
+    assert crc16(memoryview(data)[cut:], crc16(data[:cut])) == crc16(data)
 
 
 def test_real_files_round_trip_byte_for_byte(sor_path):

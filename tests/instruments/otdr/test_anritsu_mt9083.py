@@ -6,7 +6,8 @@ import pytest
 
 from instruments.errors import InstrumentError, ProtocolError
 from instruments.ieee488 import encode_block
-from instruments.otdr.anritsu_mt9083 import AnritsuMt9083, decode_trace_block, encode_trace_block
+from instruments.otdr.anritsu_mt9083 import (AnritsuMt9083, decode_event, decode_trace_block,
+                                             encode_trace_block)
 from instruments.protocols import OtdrSettings
 from instruments.registry import MODELS
 from instruments.visa_session import ScpiSession
@@ -72,3 +73,31 @@ def test_out_of_range_setting_raises_with_the_instruments_message(stations):
             otdr.measure(OtdrSettings(pulse_width_ns=7))
     finally:
         otdr.close()
+
+
+def test_settings_are_read_back_from_the_parameter_query():
+    otdr, proto = driver([(b":TRAC:PAR?\n", b"1625,200,10000,60,4,1.46810,50000\n")])
+    assert otdr.settings() == OtdrSettings(1625.0, 10000.0, 200.0, 60.0, 4.0, 1.4681)
+    proto.assert_done()
+
+
+def test_event_table_dialogue_byte_for_byte():
+    otdr, proto = driver([
+        (b":TRAC:ANAL\n", None), OK, (b":TRAC:EVEN:COUN?\n", b"3\n"),
+        (b":TRAC:EVEN? 1\n", b"0.00000,R,0.250,-55.0\n"),
+        (b":TRAC:EVEN? 2\n", b"31.01000,S,-0.012,0.0\n"),
+        (b":TRAC:EVEN? 3\n", b"266.77989,E,0.000,0.0\n"),
+    ])
+    events = otdr.events()
+    proto.assert_done()
+    assert [(e["distance_m"], e["type"]) for e in events] == [
+        (0.0, "reflective"), (pytest.approx(31010.0), "non-reflective"),
+        (pytest.approx(266779.89), "end")]
+    assert events[0]["reflectance_db"] == -55.0 and events[1]["reflectance_db"] is None
+    assert events[1]["loss_db"] == -0.012  # a gainer, as one direction can show
+
+
+@pytest.mark.parametrize("reply", ["1.0,X,0.1,0.0", "1.0,S,0.1", "one,S,0.1,0.0"])
+def test_malformed_event_reply_is_a_protocol_error(reply):
+    with pytest.raises(ProtocolError, match="MT9083 event reply"):
+        decode_event(reply)

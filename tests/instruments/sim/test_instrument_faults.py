@@ -79,3 +79,9 @@ def test_the_simulator_command_line_serves_with_an_instrument_fault():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("text", ["{", "a=[", "type=break,fibre={"])
+def test_a_fault_that_is_not_yaml_is_a_span_file_error(text):
+    with pytest.raises(SpanFileError, match="--fault"):
+        parse_fault(text)

@@ -7,6 +7,13 @@ from instruments.sim.osa_physics import channel_frequencies_thz, channel_osnr_db
 from instruments.sim.span import load_span
 
 
+@pytest.fixture
+def span():
+    """A fresh fault-free span with every transmitter in service (the session's span is shared
+    with the simulated shelves, which start dark)."""
+    return load_span()
+
+
 def test_channels_sit_on_the_100_ghz_grid(span):
     f = channel_frequencies_thz(span)
     assert len(f) == 40
@@ -27,3 +34,13 @@ def test_degraded_channel_fault_lowers_one_channel():
     osnr = channel_osnr_db(span, "FP4-F2")
     diff = healthy - osnr
     assert diff.max() == pytest.approx(6.0) and np.count_nonzero(diff) == 1
+
+
+def test_a_fibre_whose_transmitters_are_out_of_service_is_dark_at_the_osa():
+    span = load_span()
+    settings = OsaSettings(points=4001)
+    _, lit = osa_spectrum(span, "FP2-F1", settings)
+    span.set_in_service("FP2-F1", False)
+    _, dark = osa_spectrum(span, "FP2-F1", settings)
+    assert lit.max() > -20 and dark.max() < lit.max() - 30
+    assert find_channels(*osa_spectrum(span, "FP2-F1", settings), rbw_nm=settings.rbw_nm) == []

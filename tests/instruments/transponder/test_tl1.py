@@ -1,9 +1,11 @@
 """TL1: the grammar, and the driver against the simulated agent on a pty and on a TCP port."""
 
+import time
+
 import pytest
-import serial
 
 from instruments.errors import InstrumentError, InstrumentTimeout, ProtocolError
+from instruments.protocols import HistoryShort
 from instruments.registry import MODELS
 from instruments.transponder import tl1
 from instruments.transponder.tl1_gr831 import Tl1Gr831
@@ -37,7 +39,7 @@ def test_malformed_input_is_a_protocol_error():
 
 
 @pytest.mark.parametrize("transport", ["pty", "tcp"])
-def test_pm_reading_through_pyserial(stations, transport):
+def test_pm_reading_through_pyserial(stations, lit, transport):
     url = (stations.resources["SUMGAIT/transponder"] if transport == "pty"
            else stations.extra["SUMGAIT/transponder-tcp"])
     card = MODELS["gr831-tl1"].open(url, tid="SUMGAIT-TP1", baud=115200)
@@ -104,3 +106,63 @@ def test_an_edit_is_not_retried():
     with pytest.raises(InstrumentTimeout, match="ED-OCH OCH-1-1-1 not retried"):
         card.edit_channel("OCH-1-1-1", TXPWR=1.0)
     assert port.sent.count(b"ED-OCH") == 1
+
+
+def test_grammar_of_pm_history_lines_and_entity_lines():
+    line = tl1.format_pm_line("OCH-1-1-1", "Q", 11.25, index=3)
+    pm = tl1.parse_pm_line(line)
+    assert (pm.aid, pm.montype, pm.value, pm.validity, pm.index) == ("OCH-1-1-1", "Q", 11.25, "COMPL", 3)
+    assert tl1.parse_pm_line(tl1.format_pm_line("A", "Q", 1.0)).validity == "PRTL"
+    assert tl1.parse_index("1&&96") == range(1, 97) and tl1.parse_index("") == range(0, 1)
+    with pytest.raises(ProtocolError, match="IDNV"):
+        tl1.parse_index("5&&2")
+    assert tl1.parse_attr_line(tl1.format_attr_line("A", {"PST": "IS", "OPT": "1.00"})) == (
+        "A", {"PST": "IS", "OPT": "1.00"})
+
+
+def test_ed_och_switches_the_laser_the_far_card_sees(stations, span):
+    """One shared lit/dark state: AKTAU's ED-OCH PST=IS lights FP1-F1, SUMGAIT's card on it
+    then receives light; PST=OOS darkens it again. A wrong state is denied."""
+    before = dict(span.in_service)
+    aktau = MODELS["gr831-tl1"].open(stations.extra["AKTAU/transponder-tcp"], tid="AKTAU-TP1")
+    sumgait = MODELS["gr831-tl1"].open(stations.extra["SUMGAIT/transponder-tcp"], tid="SUMGAIT-TP1")
+    try:
+        assert aktau.channel_state("OCH-1-1-1").state == "OOS"
+        assert sumgait.read_pm("OCH-1-1-1").alarms == ("LOS",)
+        assert sumgait.channel_state("OCH-1-1-1").rx_power_dbm <= -40.0
+        aktau.set_in_service("OCH-1-1-1", True)
+        state = aktau.channel_state("OCH-1-1-1")
+        assert (state.state, state.tx_power_dbm) == ("IS", 1.0)
+        assert -13.0 < sumgait.channel_state("OCH-1-1-1").rx_power_dbm < -11.0
+        assert sumgait.read_pm("OCH-1-1-1").alarms == ()
+        with pytest.raises(InstrumentError, match="IDNV"):
+            aktau.edit_channel("OCH-1-1-1", PST="ON")
+        aktau.set_in_service("OCH-1-1-1", False)
+        assert sumgait.read_pm("OCH-1-1-1").alarms == ("LOS",)
+    finally:
+        span.in_service.clear()
+        span.in_service.update(before)
+        aktau.close()
+        sumgait.close()
+
+
+def test_pm_history_fills_bin_by_bin_after_the_signal_comes_up(stations, lit):
+    card = MODELS["gr831-tl1"].open(stations.extra["SUMGAIT/transponder-tcp"], tid="SUMGAIT-TP1")
+    try:
+        with pytest.raises(HistoryShort, match=r"holds \d+ complete 15-MIN bins, 500 asked for"):
+            card.read_pm_history("OCH-1-1-1", 500)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                history = card.read_pm_history("OCH-1-1-1", 8)
+                break
+            except HistoryShort:
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+    finally:
+        card.close()
+    assert len(history) == 8
+    assert [b.start_s for b in history] == sorted(b.start_s for b in history)
+    assert all(b.values["uncorrected_blocks"] == 0 and b.values["errored_seconds"] == 0
+               for b in history)
+    assert all(8.0 < b.values["q_db"] < 14.0 for b in history)

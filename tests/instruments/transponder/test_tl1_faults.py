@@ -13,6 +13,7 @@ from instruments.sim.tl1_agent import PtyConsole, TcpConsole, Tl1Agent
 
 TIMEOUT_S = 0.5
 BOUND_S = 10.0
+pytestmark = pytest.mark.usefixtures("lit")
 
 
 @pytest.fixture

@@ -1,0 +1,40 @@
+"""Station files for end-to-end tests: the simulated station file, cut down to the fibres and
+wavelengths a test needs, with span faults, and the ``harness`` command line as a child process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+SIM = REPO / "test_plans" / "stations" / "sim.yaml"
+SPAN = REPO / "instruments" / "sim" / "spans" / "aktau_sumgait.yaml"
+ROUTE = REPO / "test_plans" / "route" / "aktau_sumgait.yaml"
+
+
+def harness(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``harness ARGS`` run from the repository, output captured as text."""
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def station_file(tmp: Path, faults: Iterable[dict] = (), fibres: Iterable[str] | None = None,
+                 wavelengths: list[int] | None = None, span: Path = SPAN, plan: Path = ROUTE,
+                 name: str = "station.yaml") -> Path:
+    """The simulated station file written to ``tmp/name``, on ``span`` with ``faults``; only
+    the fibres whose name starts with one of ``fibres`` (e.g. ``FP1`` or ``FP2-F1``)."""
+    data = yaml.safe_load(SIM.read_text())
+    data["simulator"] = {"span": str(span), "faults": list(faults)}
+    data["route"]["plan"] = str(plan)
+    if fibres is not None:
+        keep = tuple(fibres)
+        data["fibres"] = {k: v for k, v in data["fibres"].items() if k.startswith(keep)}
+    if wavelengths:
+        data["wavelengths_nm"] = wavelengths
+    path = tmp / name
+    path.write_text(yaml.safe_dump(data))
+    return path
