@@ -105,3 +105,28 @@ def test_fifty_kills(reference, tmp_path):
         tmp.mkdir()
         outcomes.append(kill_and_resume(reference, tmp, rng.uniform(0.05, 1.0) * duration))
     print("\n".join(outcomes))
+
+
+def test_ctrl_c_is_not_judged_as_a_pass_and_the_run_resumes(reference, tmp_path):
+    """SIGINT (Ctrl-C) mid-campaign: exit 130 with one line saying how to resume, no verdict
+    from a part of the campaign; ``harness resume`` then finishes it like an uninterrupted run."""
+    station, ref_dir, _ = reference
+    proc = subprocess.Popen(cli("run", "--station", str(station), "--results", str(tmp_path),
+                                "--run-id", "i"), cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    run_dir = tmp_path / "i"
+    deadline = time.monotonic() + 120
+    while len(step_hashes(run_dir)) < 3 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert f"harness resume {run_dir}" in err and "Traceback" not in err
+    assert not (run_dir / "summary.json").exists()
+    kept = step_hashes(run_dir)
+    res = subprocess.run(cli("resume", str(run_dir)), cwd=REPO, capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    after = step_hashes(run_dir)
+    assert all(after[r] == d for r, d in kept.items())
+    assert results_of(run_dir) == results_of(ref_dir)
