@@ -14,6 +14,8 @@ import numpy as np
 
 from instruments.errors import InstrumentError
 
+from instruments.errors import InstrumentError
+
 
 @dataclass(frozen=True)
 class OtdrSettings:
@@ -126,6 +128,11 @@ class Instrument(abc.ABC):
     @abc.abstractmethod
     def identify(self) -> str:
         """The instrument's identity string (``*IDN?`` or its equivalent)."""
+
+    def self_test(self) -> None:
+        """Run the instrument's own self-test (``*TST?`` or its equivalent); raises
+        InstrumentError naming the result when it does not pass."""
+        raise InstrumentError(f"{type(self).__name__}: no self-test")
 
     @abc.abstractmethod
     def close(self) -> None:

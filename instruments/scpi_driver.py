@@ -243,6 +243,14 @@ class ScpiDriver:
             self._idn = self.ask("identify")
         return self._idn
 
+    def self_test(self) -> None:
+        """``*TST?``: 0 is a pass; any other result raises InstrumentError with it (the
+        instrument's error queue is drained into the message)."""
+        result = self.ask("self_test").strip()
+        if result not in ("0", "+0"):
+            self.check_errors(f"*TST? returned {result}")
+            raise InstrumentError(f"{self.name}: self-test failed: *TST? returned {result}")
+
     def check_errors(self, context: str) -> None:
         """Drain the error queue; raise naming ``context`` and every message found. Ends a
         ``configuring`` activity (settings are checked once they are all sent)."""

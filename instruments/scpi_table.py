@@ -154,6 +154,7 @@ def _convert(kind: type, text: str) -> object:
 COMMON_COMMANDS: tuple[Command, ...] = (
     Command("identify", "*IDN?", doc="identity: maker,model,serial,firmware"),
     Command("clear", "*CLS", doc="clear status and error queue"),
+    Command("self_test", "*TST?", doc="run the self-test: 0 passed, any other number a fault"),
     Command("error_query", ":SYSTem:ERRor?", doc="oldest error: code,\"message\"; 0 when empty",
             repeatable=False),
     Command("route", ":ROUTe:CLOSe", (int,), doc="close switch port n (1-based) of the 1xN switch"),

@@ -83,6 +83,10 @@ class SimScpiInstrument:
     def do_identify(self) -> str:
         return self.IDN
 
+    def do_self_test(self) -> str:
+        """``*TST?``: the simulated instrument always passes its self-test (0)."""
+        return "0"
+
     def do_clear(self) -> None:
         self.errors.clear()
 

@@ -168,6 +168,15 @@ class Tl1Gr831(Transponder):
         lines = self.command("RTRV-NETYPE")
         return lines[0] if lines else self.tid
 
+    def self_test(self) -> None:
+        """The shelf answers ``RTRV-NETYPE`` (COMPLD) and raises no equipment alarm
+        (``RTRV-ALM-ALL`` conditions other than loss of signal on a line); else InstrumentError."""
+        self.command("RTRV-NETYPE")
+        faults = [a for a in self.alarms() if a.condition not in ("LOS", "LOF", "LOL")]
+        if faults:
+            listed = ", ".join(f"{a.aid} {a.condition}" for a in faults[:4])
+            raise InstrumentError(f"{self.name}: self-test failed: equipment alarms {listed}")
+
     def _pm_bins(self, aid: str, index: str) -> dict[int, dict[str, float]]:
         """``RTRV-PM-OCH`` of 15-minute bins ``index`` (``k`` or ``a&&b``): values by bin index."""
         bins: dict[int, dict[str, float]] = {}
