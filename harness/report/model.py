@@ -304,14 +304,19 @@ def event_table(traces: list[tuple[Trace, bool]], span_m: float, stations: list[
 
 
 def otdr_groups(record: RunRecord) -> list[dict[str, Any]]:
-    """One group per (fibre, wavelength): both directions, their events, the figure to draw."""
+    """One group per (fibre, wavelength, pulse width): both directions, their events, the figure
+    to draw. The long-pulse shots over the span and the short-pulse station shots (ACC-5) are
+    drawn apart, longest pulse first."""
     span_m = span_length_m(record)
-    groups: dict[tuple[str, float], list[Trace]] = {}
+    groups: dict[tuple[str, float, float], list[Trace]] = {}
     for t in record.traces.values():
         if t.kind == "otdr":
-            groups.setdefault((t.fibre, t.wavelength_nm if finite(t.wavelength_nm) else -1.0), []).append(t)
+            pulse = _f(t.attrs.get("pulse_width_ns"))
+            groups.setdefault((t.fibre, t.wavelength_nm if finite(t.wavelength_nm) else -1.0,
+                               pulse if finite(pulse) else 0.0), []).append(t)
     out = []
-    for (fibre, wl), traces in sorted(groups.items(), key=lambda kv: (natural_key(kv[0][0]), kv[0][1])):
+    for (fibre, wl, pulse), traces in sorted(
+            groups.items(), key=lambda kv: (natural_key(kv[0][0]), kv[0][1], -kv[0][2])):
         traces.sort(key=lambda t: (is_reverse(t, record.stations),
                                    record.stations.index(t.station) if t.station in record.stations else 99,
                                    t.direction, t.id))
@@ -321,10 +326,11 @@ def otdr_groups(record: RunRecord) -> list[dict[str, Any]]:
                              splice_limit)
         related = [c for c in record.checks if c.fibre == fibre and any(t.id in c.traces for t in traces)]
         worst = min((c.verdict for c in related), key=verdict_rank, default="pass")
-        slug = re.sub(r"[^A-Za-z0-9]+", "-", f"{fibre}-{wl:.0f}").strip("-") or "trace"
+        slug = re.sub(r"[^A-Za-z0-9]+", "-", f"{fibre}-{wl:.0f}-{pulse:.0f}").strip("-") or "trace"
         out.append({
             "fibre": fibre or "—", "wavelength_nm": num(wl if wl >= 0 else math.nan),
             "wavelength_text": wavelength_text(wl if wl >= 0 else math.nan),
+            "pulse_text": _pulse_text(pulse) if pulse > 0 else "",
             "figure": f"otdr-{slug}.svg", "trace_ids": [t.id for t in traces],
             "reverse": [rev for _, rev in oriented],
             "directions": [{

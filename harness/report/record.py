@@ -248,7 +248,9 @@ def _read(f: h5py.File, run_dir: Path, path: Path) -> RunRecord:
                         traces[ident] = trace
                     by_target[target] = ident
                 t = traces[ident]
-                if t.events is None:  # events stored on the check, named after the trace
+                # events stored on the check, named after the trace or its station: an OTDR
+                # trace's (not the interlock reading's that the same check links)
+                if t.events is None and t.kind == "otdr":
                     for ev_name in (name, t.station):
                         if ev_name and ev_name in check_events:
                             t.events = check_events.pop(ev_name)

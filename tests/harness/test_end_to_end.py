@@ -202,3 +202,14 @@ def test_every_instrument_fault_ends_its_checks_as_errors_saying_why(tmp_path):
                 assert says in c["message"], (entry["fault"], c["key"], c["message"])
     assert not any(c["verdict"] == "pass" for c in checks if "[" in c["key"]
                    and not c["key"].startswith(("test_macrobends",)))
+
+
+def test_report_puts_each_event_table_on_its_otdr_trace(clean_run):
+    """The interlock reading a check also links (kind ``och``, same station) must not take the
+    station's event table from the OTDR trace it belongs to."""
+    from harness.report.record import read_run
+
+    traces = list(read_run(clean_run).traces.values())
+    otdr = [t for t in traces if t.kind == "otdr"]
+    assert otdr and all(t.events is not None for t in otdr)
+    assert all(t.events is None for t in traces if t.kind == "och")
