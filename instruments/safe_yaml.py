@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from instruments.input_files import read_input_file
+
 MAX_FILE_BYTES = 4 * 1024 * 1024
 """Largest input file read (bytes): the biggest shipped file (the route plan) is ~3 kB."""
 MAX_NODES = 200_000
@@ -52,15 +54,7 @@ def load_yaml_file(path: Path, error: type[Exception]) -> Any:
     valid YAML, or exceeds :data:`MAX_NODES` / :data:`MAX_DEPTH`.
     """
     path = Path(path)
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise error(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except ValueError:  # e.g. a NUL byte in the path
-        raise error(f"{path!r}: not a valid file name") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise error(f"{path}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB, not an input file")
+    data = read_input_file(path, MAX_FILE_BYTES, error)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

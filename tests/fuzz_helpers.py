@@ -147,28 +147,35 @@ def mutated_tree(draw: st.DrawFn, tree: Any, max_mutations: int = 3) -> Any:
 YAML_NOISE = ":-[]{},&*!|>#'\"?%@`\n\t \\0.e+"
 
 
+def _mutate(draw: st.DrawFn, seq, max_mutations: int, reach: int,
+            noise: st.SearchStrategy, one: st.SearchStrategy):
+    """``seq`` (str or bytes) with 1..``max_mutations`` edits: a slice of up to ``reach`` items
+    deleted or duplicated, ``noise`` inserted, one item replaced by ``one``, or a truncation."""
+    for _ in range(draw(st.integers(1, max_mutations))):
+        n = len(seq)
+        i = draw(st.integers(0, n))
+        j = draw(st.integers(i, min(n, i + reach)))
+        action = draw(st.sampled_from(["delete", "duplicate", "insert", "flip", "truncate"]))
+        if action == "delete":
+            seq = seq[:i] + seq[j:]
+        elif action == "duplicate":
+            seq = seq[:j] + seq[i:j] + seq[j:]
+        elif action == "insert":
+            seq = seq[:i] + draw(noise) + seq[i:]
+        elif action == "flip" and i < n:
+            seq = seq[:i] + draw(one) + seq[i + 1:]
+        else:
+            seq = seq[:i]
+    return seq
+
+
 @st.composite
 def mutated_text(draw: st.DrawFn, text: str, max_mutations: int = 4) -> str:
     """``text`` with 1..``max_mutations`` character-level edits: a slice deleted, duplicated or
     moved, characters inserted (YAML punctuation, control and non-ASCII characters) or flipped."""
-    for _ in range(draw(st.integers(1, max_mutations))):
-        n = len(text)
-        i = draw(st.integers(0, n))
-        j = draw(st.integers(i, min(n, i + 200)))
-        action = draw(st.sampled_from(["delete", "duplicate", "insert", "flip", "truncate"]))
-        if action == "delete":
-            text = text[:i] + text[j:]
-        elif action == "duplicate":
-            text = text[:j] + text[i:j] + text[j:]
-        elif action == "insert":
-            noise = draw(st.text(alphabet=st.one_of(st.sampled_from(YAML_NOISE), st.characters()),
-                                 min_size=1, max_size=8))
-            text = text[:i] + noise + text[i:]
-        elif action == "flip" and i < n:
-            text = text[:i] + draw(st.characters()) + text[i + 1:]
-        else:
-            text = text[:i]
-    return text
+    noise = st.text(alphabet=st.one_of(st.sampled_from(YAML_NOISE), st.characters()),
+                    min_size=1, max_size=8)
+    return _mutate(draw, text, max_mutations, 200, noise, st.characters())
 
 
 ADVERSARIAL_YAML = [
@@ -209,22 +216,6 @@ def yaml_texts(tree: Any, text: str) -> st.SearchStrategy[str]:
 def mutated_bytes(draw: st.DrawFn, data: bytes, max_mutations: int = 4) -> bytes:
     """``data`` with byte-level edits: slices deleted, duplicated, truncated, bytes inserted
     (digits and ``#`` favoured, to forge block headers) or flipped."""
-    for _ in range(draw(st.integers(1, max_mutations))):
-        n = len(data)
-        i = draw(st.integers(0, n))
-        j = draw(st.integers(i, min(n, i + 64)))
-        action = draw(st.sampled_from(["delete", "duplicate", "insert", "flip", "truncate"]))
-        if action == "delete":
-            data = data[:i] + data[j:]
-        elif action == "duplicate":
-            data = data[:j] + data[i:j] + data[j:]
-        elif action == "insert":
-            noise = draw(st.one_of(st.binary(min_size=1, max_size=8),
-                                   st.text("#0123456789,+-.eE \n", min_size=1, max_size=12)
-                                   .map(str.encode)))
-            data = data[:i] + noise + data[i:]
-        elif action == "flip" and i < n:
-            data = data[:i] + bytes([draw(st.integers(0, 255))]) + data[i + 1:]
-        else:
-            data = data[:i]
-    return data
+    noise = st.one_of(st.binary(min_size=1, max_size=8),
+                      st.text("#0123456789,+-.eE \n", min_size=1, max_size=12).map(str.encode))
+    return _mutate(draw, data, max_mutations, 64, noise, st.binary(min_size=1, max_size=1))

@@ -19,6 +19,7 @@ import numpy as np
 
 from harness.errors import HarnessError
 from harness.sor.errors import printable
+from instruments.input_files import read_input_file
 
 MAX_BYTES = 64 * 1024 * 1024
 """Largest file read (bytes): ~2 M rows of typical text, well above an OSA's 50 001 points."""
@@ -47,12 +48,7 @@ def read_osa_csv(source: str | os.PathLike[str] | bytes) -> tuple[np.ndarray, np
     if isinstance(source, (bytes, bytearray)):
         return parse_osa_csv(bytes(source), "<bytes>")
     path = Path(source)
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise OsaCsvError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return parse_osa_csv(data, path.name)
+    return parse_osa_csv(read_input_file(path, MAX_BYTES, OsaCsvError, "an OSA trace"), path.name)
 
 
 def parse_osa_csv(data: bytes, name: str = "<bytes>") -> tuple[np.ndarray, np.ndarray]:

@@ -22,6 +22,7 @@ import numpy as np
 
 from harness.sor import layout as L
 from harness.sor.errors import SorError, SorWarning
+from instruments.input_files import read_input_file
 from harness.sor.record import (DataPts, FxdParams, GenParams, KeyEvent, KeyEvents, MapEntry,
                                 SorMap, SorRecord, SupParams, time_to_distance_m,
                                 trace_distance_m)
@@ -74,6 +75,10 @@ class _Cursor:
         return out
 
 
+MAX_FILE_BYTES = 64 * 1024 * 1024
+"""Largest .sor file read (bytes): a 256 000-point trace with every block is under 1 MB."""
+
+
 def read_sor(source: str | os.PathLike[str] | bytes | bytearray | memoryview, *,
              verify_checksum: bool = True) -> SorRecord:
     """Parse a .sor file (a path or its bytes). ``verify_checksum=False`` skips the CRC (then
@@ -81,10 +86,7 @@ def read_sor(source: str | os.PathLike[str] | bytes | bytearray | memoryview, *,
     if isinstance(source, (bytes, bytearray, memoryview)):
         return _parse(bytes(source), verify_checksum)
     path = Path(source)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SorError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    data = read_input_file(path, MAX_FILE_BYTES, SorError, "a .sor file")
     try:
         return _parse(data, verify_checksum)
     except SorError as exc:
