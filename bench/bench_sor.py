@@ -1,5 +1,5 @@
 """SR-4731 (.sor) parse benchmark: the project's reader against otdrs (Rust, Python bindings)
-and pyOTDR (pure Python), in one run, on both shared vectors (../shared/data/sor).
+and pyOTDR (pure Python), in one run, on both shared vectors (tests/data/sor).
 
 Per file, the median time of one parse (µs), the calls interleaved (in an order shuffled
 every run) so that all share the same machine load:
@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.sor import SorRecord, SorWarning, read_sor  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "sor"
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "sor"
 FILES = ["example1-noyes-ofl280.sor", "example2-exfo-maxtester730c.sor"]
 
 

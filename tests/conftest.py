@@ -10,7 +10,8 @@ from instruments.sim.span import load_span
 from instruments.sim.stations import start_stations
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+SOR_DATA = REPO / "tests" / "data" / "sor"
+"""Real instruments' .sor files, kept in the repository with their origin and licence (README.md)."""
 
 
 @pytest.fixture(scope="session")

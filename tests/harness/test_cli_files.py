@@ -1,6 +1,6 @@
 """The file commands as an engineer runs them (a child process): ``sor dump``, ``sor import``/
 ``export``, ``analyse otdr`` (one trace, two directions) and ``analyse osa``; bad input gives
-one line on stderr and exit code 2. On the real files in ../shared/data/sor the event table is
+one line on stderr and exit code 2. On the real files in tests/data/sor the event table is
 compared with the instrument's own key events, and the agreement printed (pytest -s)."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from instruments.sim.otdr_physics import otdr_trace
 from instruments.sim.span import build_span, load_span
 
 REPO = Path(__file__).resolve().parents[2]
-SOR_DIR = REPO.parent / "shared" / "data" / "sor"
+SOR_DIR = REPO / "tests" / "data" / "sor"
 NOYES, EXFO = SOR_DIR / "example1-noyes-ofl280.sor", SOR_DIR / "example2-exfo-maxtester730c.sor"
 
 
@@ -48,8 +48,7 @@ def one_line_error(proc: subprocess.CompletedProcess, *words: str) -> str:
 
 
 def need(path: Path) -> Path:
-    if not path.is_file():
-        pytest.skip(f"{path} not present (../shared/data/sor next to the repository)")
+    assert path.is_file(), f"{path} is missing from the repository"
     return path
 
 

@@ -1,8 +1,4 @@
-"""Real .sor test vectors from ../shared/data/sor (next to the repository) and helpers.
-
-Tests that need the vectors skip with a reason when that folder is absent; the others
-(writer, synthetic traces, revision 1) run anyway.
-"""
+"""Real .sor test vectors (tests/data/sor, origin and licence in its README) and helpers."""
 
 from __future__ import annotations
 
@@ -15,15 +11,12 @@ import pytest
 from harness.sor import layout as L
 from harness.sor.record import SorRecord
 
-REPO = Path(__file__).resolve().parents[3]
-SOR_DIR = REPO.parent / "shared" / "data" / "sor"
+SOR_DIR = Path(__file__).resolve().parents[2] / "data" / "sor"
 FILES = {"noyes": "example1-noyes-ofl280.sor", "exfo": "example2-exfo-maxtester730c.sor"}
 
 
 def _need(path: Path) -> Path:
-    if not path.is_file():
-        pytest.skip(f"real .sor vectors not found at {path} (the shared data folder "
-                    f"../shared/data/sor next to the repository is absent)")
+    assert path.is_file(), f"{path} is missing from the repository"
     return path
 
 
