@@ -18,11 +18,14 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/harness run --results results
 
+# one pytest-xdist worker per core; tests sharing a campaign fixture stay on one worker
+# (xdist_group). Not in pyproject's addopts: `harness run` starts its own pytest on the
+# acceptance plan, which reads the same pyproject and must stay one process.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 
-# benchmarks get their own venv: pyotdr installs a top-level "tests" package that would
-# shadow the project's tests in .venv
+# benchmarks get their own venv (pyotdr's wheel installs a top-level "tests" package too; the
+# project's tests/ has no __init__.py and never imports "tests", so .venv holds it as well)
 BENCH := .venv-bench
 $(BENCH)/.installed: pyproject.toml
 	$(PY) -m venv $(BENCH)

@@ -76,10 +76,14 @@ def prepare_run_dir(results: Path, run_id: str) -> Path:
 
 
 def pytest_args(plan: Path, station: Path, limits: Path, run_dir: Path) -> list[str]:
-    """The pytest command line that runs ``plan`` into ``run_dir`` through the harness plugin."""
+    """The pytest command line that runs ``plan`` into ``run_dir`` through the harness plugin.
+
+    Only the harness plugin is loaded: a pytest plugin that happens to be installed on the
+    laptop (xdist, randomly, rerunfailures, hypothesis...) must not reorder, rerun or slow a
+    campaign."""
     return [str(plan), "--station", str(station), "--limits", str(limits),
             "--run-dir", str(run_dir), "--junitxml", str(run_dir / "junit.xml"),
-            "-p", "no:cacheprovider", "--strict-markers", "-q", "--no-header", "-rN",
+            "--disable-plugin-autoload", "-p", "harness.plugin", "-p", "no:cacheprovider", "--strict-markers", "-q", "--no-header", "-rN",
             "--rootdir", str(Path(plan).resolve().parent)]
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -12,6 +14,25 @@ from instruments.sim.stations import start_stations
 REPO = Path(__file__).resolve().parents[1]
 SOR_DATA = REPO / "tests" / "data" / "sor"
 """Real instruments' .sor files, kept in the repository with their origin and licence (README.md)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``campaign`` (whole simulated campaigns, the slowest) run first, so that
+    under pytest-xdist no worker starts a long one while the other has nothing left to do."""
+    items.sort(key=lambda item: item.get_closest_marker("campaign") is None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_lock_dir_for_this_worker(tmp_path_factory) -> Iterator[None]:
+    """Instrument locks of this pytest process (one xdist worker) and of every ``harness`` it
+    starts live in its own directory: never shared with another worker or another checkout."""
+    before = os.environ.get("CASPIAN_LOCK_DIR")
+    os.environ["CASPIAN_LOCK_DIR"] = str(tmp_path_factory.getbasetemp() / "locks")
+    yield
+    if before is None:
+        os.environ.pop("CASPIAN_LOCK_DIR", None)
+    else:
+        os.environ["CASPIAN_LOCK_DIR"] = before
 
 
 @pytest.fixture(scope="session")

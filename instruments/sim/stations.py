@@ -15,6 +15,7 @@ it talks to, and :meth:`harness.config.StationFile.resolve_sim` picks that one. 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -52,8 +53,13 @@ class SimulatedStations:
     _servers: list = field(default_factory=list)
 
     def stop(self) -> None:
+        """Stop every server; all at once, as each ``shutdown`` waits up to its poll interval."""
+        stoppers = [threading.Thread(target=server.shutdown) for server in self._servers]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper in stoppers:
+            stopper.join()
         for server in self._servers:
-            server.shutdown()
             server.server_close()
         self._servers.clear()
 

@@ -14,6 +14,7 @@ import yaml
 
 from simstation import REPO, ROUTE, SPAN, harness, station_file
 
+pytestmark = pytest.mark.campaign
 PASSING = ("pass", "marginal")
 
 

@@ -122,6 +122,7 @@ def refused(tmp_path_factory):
     return run(tmp_path_factory.mktemp("refused"), "refused")
 
 
+@pytest.mark.campaign
 def test_lit_fibre_ends_its_otdr_checks_as_errors_and_no_shot_is_fired(refused):
     checks, prompts, shots = refused
     on_lit = {k: c for k, c in checks.items() if "FP1-F1" in k and (
@@ -134,6 +135,7 @@ def test_lit_fibre_ends_its_otdr_checks_as_errors_and_no_shot_is_fired(refused):
     assert {p["key"] for p in refusals} == {"interlock:AKTAU:FP1-F1", "interlock:SUMGAIT:FP1-F1"}
 
 
+@pytest.mark.campaign
 def test_override_fires_where_the_otdr_allows_and_is_recorded(tmp_path):
     checks, prompts, shots = run(tmp_path, "override", "--allow-live-fibre")
     assert checks["test_section_attenuation[AKTAU-FP1-F1-1550nm]"]["verdict"] in ("pass", "marginal")

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,6 +34,7 @@ def keys(run_dir: Path) -> dict[str, str]:
     return {c["key"]: c["verdict"] for c in checks}
 
 
+@pytest.mark.campaign
 def test_single_station_runs_merge_into_a_bidirectional_run(tmp_path):
     for name in ("aktau", "sumgait"):
         proc = harness("run", "--station", str(station(tmp_path, name)), "--results",

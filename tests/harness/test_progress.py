@@ -174,6 +174,7 @@ def run(station: Path, results: Path, *extra: str) -> subprocess.CompletedProces
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.campaign
 def test_harness_run_in_a_pipe_prints_a_line_per_check_and_no_pytest_output(small_station, tmp_path):
     proc = run(small_station, tmp_path)
     lines = proc.stdout.splitlines()
@@ -190,6 +191,7 @@ def test_harness_run_in_a_pipe_prints_a_line_per_check_and_no_pytest_output(smal
     assert verdicts == sorted(c["verdict"] for c in summary["checks"])
 
 
+@pytest.mark.campaign
 def test_no_progress_gives_pytests_own_output(small_station, tmp_path):
     proc = run(small_station, tmp_path, "--no-progress")
     assert "Running " not in proc.stdout and "[100%]" in proc.stdout

@@ -19,6 +19,8 @@ import pytest
 
 from simstation import REPO, station_file
 
+pytestmark = [pytest.mark.campaign, pytest.mark.xdist_group("resume")]  # one reference run
+
 
 def small_station(tmp: Path) -> Path:
     return station_file(tmp, fibres=["FP1"], wavelengths=[1550])
