@@ -18,11 +18,12 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/harness run --results results
 
-# one pytest-xdist worker per core; tests sharing a campaign fixture stay on one worker
-# (xdist_group). Not in pyproject's addopts: `harness run` starts its own pytest on the
-# acceptance plan, which reads the same pyproject and must stay one process.
+# one pytest-xdist worker per core; a test file stays on one worker (its module-scoped
+# campaign runs once), files in collection order (campaign tests first: tests/conftest.py).
+# Not in pyproject's addopts: `harness run` starts its own pytest on the acceptance plan,
+# which reads the same pyproject and must stay one process.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --dist loadgroup
+	$(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 # benchmarks get their own venv (pyotdr's wheel installs a top-level "tests" package too; the
 # project's tests/ has no __init__.py and never imports "tests", so .venv holds it as well)

@@ -13,7 +13,7 @@ import pytest
 
 from simstation import REPO, station_file
 
-pytestmark = [pytest.mark.campaign, pytest.mark.xdist_group("acc5_acc10")]  # one campaign
+pytestmark = pytest.mark.campaign
 FAULTS = [{"type": "connector", "fibre": "FP2-F1", "station": "SUMGAIT", "reflectance_db": -32.0},
           {"type": "splice", "fibre": "FP2-F2", "distance_km": 150.0, "loss_db": 7.0}]
 

@@ -13,7 +13,6 @@ import yaml
 from simstation import harness, station_file
 
 pytestmark = pytest.mark.campaign
-ON_CLEAN_RUN = pytest.mark.xdist_group("clean_run")  # one clean campaign for these tests
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +23,6 @@ def clean_run(tmp_path_factory) -> Path:
     return results / "clean"
 
 
-@ON_CLEAN_RUN
 def test_run_folder_holds_every_file_with_its_hash(clean_run):
     for name in ("run.h5", "report.pdf", "junit.xml", "summary.json", "manifest.json",
                  "inputs/station.yaml", "inputs/limits.yaml"):
@@ -43,7 +41,6 @@ def test_run_folder_holds_every_file_with_its_hash(clean_run):
     assert (clean_run / "report.pdf").read_bytes().startswith(b"%PDF")
 
 
-@ON_CLEAN_RUN
 def test_record_has_traces_with_units_provenance_and_verdicts(clean_run):
     with h5py.File(clean_run / "run.h5", "r") as f:
         assert f.attrs["overall_verdict"] == "pass"
@@ -76,7 +73,6 @@ def test_record_has_traces_with_units_provenance_and_verdicts(clean_run):
         assert first["y"].shape == (50_000,)
 
 
-@ON_CLEAN_RUN
 def test_replay_reproduces_every_verdict_and_value(clean_run, tmp_path):
     proc = harness("replay", str(clean_run), "--results", str(tmp_path))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -91,7 +87,6 @@ def test_replay_reproduces_every_verdict_and_value(clean_run, tmp_path):
                 assert b["checks"][key]["measurements"][name][()] == ds[()]
 
 
-@ON_CLEAN_RUN
 def test_a_changed_byte_is_caught_and_replay_refuses(clean_run, tmp_path):
     import shutil
     copy = tmp_path / "copy"
@@ -211,7 +206,6 @@ def test_every_instrument_fault_ends_its_checks_as_errors_saying_why(tmp_path):
                    and not c["key"].startswith(("test_macrobends",)))
 
 
-@ON_CLEAN_RUN
 def test_report_puts_each_event_table_on_its_otdr_trace(clean_run):
     """The interlock reading a check also links (kind ``och``, same station) must not take the
     station's event table from the OTDR trace it belongs to."""

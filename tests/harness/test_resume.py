@@ -19,7 +19,7 @@ import pytest
 
 from simstation import REPO, station_file
 
-pytestmark = [pytest.mark.campaign, pytest.mark.xdist_group("resume")]  # one reference run
+pytestmark = pytest.mark.campaign
 
 
 def small_station(tmp: Path) -> Path:
