@@ -175,8 +175,8 @@ def run(station: Path, results: Path, *extra: str) -> subprocess.CompletedProces
 
 
 @pytest.mark.campaign
-def test_harness_run_in_a_pipe_prints_a_line_per_check_and_no_pytest_output(small_station, tmp_path):
-    proc = run(small_station, tmp_path)
+def test_harness_run_in_a_pipe_prints_a_line_per_check_and_no_pytest_output(fp1_campaign):
+    proc = fp1_campaign.proc
     lines = proc.stdout.splitlines()
     total = int(lines[0].split()[1])
     checks = [line for line in lines if line.startswith("[")]
@@ -186,7 +186,7 @@ def test_harness_run_in_a_pipe_prints_a_line_per_check_and_no_pytest_output(smal
                for line in checks)
     assert "\x1b[" not in proc.stdout  # no colour or cursor codes in a pipe
     assert "%]" not in proc.stdout and "=====" not in proc.stdout  # pytest's own report is off
-    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    summary = json.loads((fp1_campaign.run_dir / "summary.json").read_text())
     verdicts = sorted(re.match(r"\[ *\d+/\d+\] (\w+)", line).group(1) for line in checks)
     assert verdicts == sorted(c["verdict"] for c in summary["checks"])
 

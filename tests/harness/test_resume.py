@@ -17,13 +17,9 @@ from pathlib import Path
 import h5py
 import pytest
 
-from simstation import REPO, station_file
+from simstation import REPO
 
 pytestmark = pytest.mark.campaign
-
-
-def small_station(tmp: Path) -> Path:
-    return station_file(tmp, fibres=["FP1"], wavelengths=[1550])
 
 
 def cli(*args: str) -> list[str]:
@@ -57,14 +53,11 @@ def step_hashes(run_dir: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("ref")
-    station = small_station(tmp)
-    t0 = time.monotonic()
-    proc = subprocess.run(cli("run", "--station", str(station), "--results", str(tmp), "--run-id", "ref"),
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+def reference(fp1_campaign):
+    """The uninterrupted run of the same plan (FP1 at 1550 nm): station file, folder, wall s."""
+    proc = fp1_campaign.proc
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    return station, tmp / "ref", time.monotonic() - t0
+    return fp1_campaign.station, fp1_campaign.run_dir, fp1_campaign.seconds
 
 
 def kill_and_resume(reference, tmp: Path, delay: float) -> str:
