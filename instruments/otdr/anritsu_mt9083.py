@@ -67,13 +67,6 @@ NOT_GIVEN = -1.0
 
 
 @dataclass(frozen=True)
-class Omittable(Number):
-    """A trailing numeric parameter that may be left out (the engine passes ``omitted``)."""
-
-    omitted: float = NOT_GIVEN
-
-
-@dataclass(frozen=True)
 class OptionalArgs(Command):
     """A command whose trailing parameters may be left out: a driver renders only the values
     it gives (``TRACe:LOAD:DATA?`` alone asks for the whole trace, §4.5.9)."""
@@ -134,8 +127,9 @@ COMMANDS = CommandTable(
     Command("analyzed", ":TRACe:ANALyze?", manual=f"{MANUAL} §4.5.3 (p. 4-24)",
             doc="1 when the last trace is analysed, 0 when not"),
     OptionalArgs("data", ":TRACe:LOAD:DATA?",
-                 (Omittable(low=0.0, unit="km"), Omittable(low=0.0, unit="km"),
-                  Omittable(low=1, integer=True)),
+                 (Number(low=0.0, unit="km", omitted=NOT_GIVEN),
+                  Number(low=0.0, unit="km", omitted=NOT_GIVEN),
+                  Number(low=1, integer=True, omitted=NOT_GIVEN)),
                  manual=f"{MANUAL} §4.5.9 (manualslib p. 80)",
                  doc="block: >u4 count, then >u2 points (0.001 dB below top of scale: "
                      "unverified); optional <start> km, <end> km, <space> samples"),

@@ -26,6 +26,17 @@ def number(reply: str, what: str, unit: str = "") -> float:
     return float(m.group(1))
 
 
+def quantity(reply: str, what: str, units: dict[str, float]) -> float:
+    """The number in ``reply`` times the scale of its unit suffix (``units`` maps suffixes,
+    ``""`` for none, to their value in the base unit; case-insensitive)."""
+    m = _NUMBER.fullmatch(reply)
+    scales = {k.upper(): v for k, v in units.items()}
+    if not m or m.group(2).upper() not in scales:
+        raise ProtocolError(f"{what} reply {reply[:40]!r} is not a number in "
+                            + "/".join(k or "the base unit" for k in units))
+    return float(m.group(1)) * scales[m.group(2).upper()]
+
+
 def integer(reply: str, what: str) -> int:
     """A whole number written in any numeric form (``3``, ``+3``, ``3.0``, ``3.000000E+000``)."""
     value = number(reply, what)

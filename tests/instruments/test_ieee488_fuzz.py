@@ -40,10 +40,10 @@ def _recorded() -> dict[str, bytes]:
     span = load_span()
     otdr = SimMt9083(span, "AKTAU", otdr_ports(span))
     session: dict = {}
-    _ask(otdr, session, ":ROUT:CLOS 1", ":SOUR:WAV 1550", ":SENS:PULS 1000",
-                 ":SENS:RANG 20", ":SENS:AVER:TIME 1", ":SENS:RES 20", ":INIT")
+    _ask(otdr, session, ":ROUT:CLOS 1", ":SOUR:WAV 1550", ":SOUR:PULS 1000",
+                 ":SOUR:RANG 20", ":SOUR:AVER:TIM 1", ":SOUR:RES 0", ":INIT")
     for _ in range(500):  # the simulator averages in compressed time
-        if _ask(otdr, session, ":STAT:MEAS?").strip() == b"0":
+        if _ask(otdr, session, ":SENS:TRAC:READ?").strip() == b"1":
             break
         time.sleep(0.01)
     trace = _ask(otdr, session, ":TRAC:LOAD:DATA?")
