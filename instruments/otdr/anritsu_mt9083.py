@@ -13,7 +13,8 @@ Sources, command by command in :data:`COMMANDS` (``manual`` = the section checke
   point). The level unit of those values (0.001 dB below the top of the scale, as here) is in
   the manual's §2.5 "Message Format - Binary Data", which we could not read: unverified.
 - A third-party client that drives a real MT9083 (FOMS Submarine, a C# fibre-monitoring
-  program on GitHub, port 2288) uses ``SOURce:WAVelength <nm>``, ``SOURce:RANGe <km>``,
+  program on GitHub, port 2288) uses ``SOURce:WAVelength <nm>``, ``SOURce:RANge <km>`` (the client writes ``sour:ran``, so the
+  short form is RAN; ``RANGe``, the usual SCPI spelling, is kept as an alias),
   ``SOURce:RESolution <0|1|2>`` (Low/High/Very High) with ``SOURce:RESolution:AVAilable?``,
   ``SOURce:PULSe <ns>`` with ``SOURce:PULSe:AVAilable?`` (lists written ``a, b, c``),
   ``SOURce:AVERage:TIMe <s>``, ``SENSe:FIBer:IOR``, ``SENSe:FIBer:BSC <dB>``, ``INITiate``
@@ -47,7 +48,7 @@ from instruments.otdr.replies import fields, flag, integer, number
 from instruments.otdr.sor_handover import check_sor
 from instruments.protocols import Otdr, OtdrSettings, OtdrTrace
 from instruments.scpi_driver import ScpiDriver
-from instruments.scpi_table import (COMMON_COMMANDS, Command, CommandTable, Number,
+from instruments.scpi_table import (COMMON_COMMANDS, Command, CommandTable, Number, ScpiError,
                                     render_value)
 
 MODEL = "anritsu-mt9083"
@@ -80,16 +81,36 @@ class OptionalArgs(Command):
             render_value(kind, value) for kind, value in zip(self.args, values))
 
 
-COMMANDS = CommandTable(
+class LenientPathTable(CommandTable):
+    """The MT9083's header resolution: the IEEE 488.2 path rule first (``SOUR:WAV?;RANG?``
+    means ``SOUR:RANG?``), and a header that does not resolve under the path is tried from the
+    root. Evidence: the FOMS client sends ``sour:wav 1550;*WAI;sour:ran 100`` and
+    ``trac:anal;*WAI;trac:mdlo?`` to a real MT9083, which under the strict rule would be
+    ``SOUR:SOUR:RAN`` and ``TRAC:TRAC:MDLO?`` (-113); the manual's text on this was not found."""
+
+    def match(self, header: str) -> tuple[Command, list[int]]:
+        text = header
+        while True:
+            try:
+                return super().match(text)
+            except ScpiError as exc:
+                rest = text.lstrip(":").partition(":")[2]
+                if exc.code != -113 or not rest:
+                    raise ScpiError(-113, header) from None
+                text = rest
+
+
+COMMANDS = LenientPathTable(
     *COMMON_COMMANDS,
     Command("wavelength", ":SOURce:WAVelength",
             (Number(allowed=WAVELENGTHS_NM, integer=True, reply="{:d}", unit="nm",
                     suffixes=(("NM", 1.0),), default=1550),),
             readable=True, default=(1550,), doc=f"source wavelength (nm); {CLIENT}"),
-    Command("range", ":SOURce:RANGe",
+    Command("range", ":SOURce:RANge",
             (Number(low=0.5, high=512.0, reply="{:.6f}", unit="km", suffixes=(("KM", 1.0),),
                     default=100.0),),
-            readable=True, default=(100.0,), doc=f"distance range (km); {CLIENT}"),
+            readable=True, default=(100.0,), aliases=(":SOURce:RANGe",),
+            doc=f"distance range (km); {CLIENT}"),
     Command("resolution", ":SOURce:RESolution",
             (Number(allowed=(0, 1, 2), integer=True, reply="{:d}", default=1),),
             readable=True, default=(1,),

@@ -41,7 +41,7 @@ def _recorded() -> dict[str, bytes]:
     otdr = SimMt9083(span, "AKTAU", otdr_ports(span))
     session: dict = {}
     _ask(otdr, session, ":ROUT:CLOS 1", ":SOUR:WAV 1550", ":SOUR:PULS 1000",
-                 ":SOUR:RANG 20", ":SOUR:AVER:TIM 1", ":SOUR:RES 0", ":INIT")
+                 ":SOUR:RAN 20", ":SOUR:AVER:TIM 1", ":SOUR:RES 0", ":INIT")
     for _ in range(500):  # the simulator averages in compressed time
         if _ask(otdr, session, ":SENS:TRAC:READ?").strip() == b"1":
             break

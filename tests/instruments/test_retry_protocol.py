@@ -17,7 +17,7 @@ from protocol_double import ExpectedProtocol
 OK = (b":SYST:ERR?\n", b'0,"No error"\n')
 LEVELS = np.array([-3.0, -3.5, -10.0, -60.0])
 BLOCK = encode_block(encode_trace_block(LEVELS))
-SETTINGS = [(b":SOUR:WAV 1550\n", None), (b":SOUR:RANG 400\n", None), (b":SOUR:RES 2\n", None),
+SETTINGS = [(b":SOUR:WAV 1550\n", None), (b":SOUR:RAN 400\n", None), (b":SOUR:RES 2\n", None),
             (b":SOUR:PULS 20000\n", None), (b":SOUR:AVER:TIM 180\n", None),
             (b":SENS:FIB:IOR 1.4677\n", None), OK]
 

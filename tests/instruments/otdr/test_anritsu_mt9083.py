@@ -16,7 +16,7 @@ from instruments.visa_session import ScpiSession
 from protocol_double import ExpectedProtocol
 
 OK = (b":SYST:ERR?\n", b'0,"No error"\n')
-CONFIGURE = [(b":SOUR:WAV 1550\n", None), (b":SOUR:RANG 400\n", None), (b":SOUR:RES 2\n", None),
+CONFIGURE = [(b":SOUR:WAV 1550\n", None), (b":SOUR:RAN 400\n", None), (b":SOUR:RES 2\n", None),
              (b":SOUR:PULS 20000\n", None), (b":SOUR:AVER:TIM 180\n", None),
              (b":SENS:FIB:IOR 1.4677\n", None), OK]
 PARAMETERS = b"1550, 400.000000, 20000, 18388, 8.000000, 1.467700, -81.500000, 1\n"
@@ -120,7 +120,7 @@ def test_out_of_range_setting_raises_with_the_instruments_message(stations):
 
 def test_settings_are_read_back_with_each_settings_query():
     otdr, proto = driver([
-        (b":SOUR:RANG?\n", b"200.000000\n"), (b":SOUR:RES?\n", b"+1\n"),
+        (b":SOUR:RAN?\n", b"200.000000\n"), (b":SOUR:RES?\n", b"+1\n"),
         (b":SOUR:WAV?\n", b"1625\n"), (b":SOUR:PULS?\n", b"1.0E+04\n"),
         (b":SOUR:AVER:TIM?\n", b"60\n"), (b":SENS:FIB:IOR?\n", b"1.468100\n")])
     assert otdr.settings() == OtdrSettings(1625.0, 10000.0, 200.0, 60.0, 8.0, 1.4681)

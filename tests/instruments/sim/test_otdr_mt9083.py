@@ -43,7 +43,7 @@ def shoot(inst, averaging_s: int = 10) -> None:
 # --- set-up: every setting, its query form, its range, its *RST value -------------------------
 @pytest.mark.parametrize("command,sent,expected", [
     (":SOUR:WAV", "1625", 1625), (":SOURCE:WAVELENGTH", "1310NM", 1310), ("sour:wav", "1550", 1550),
-    (":SOUR:RANG", "200", 200.0), (":SOUR:RANG", "25.5KM", 25.5),
+    (":SOUR:RAN", "300", 300.0), (":SOUR:RANG", "200", 200.0), (":SOURCE:RANGE", "25.5KM", 25.5),
     (":SOUR:RES", "2", 2), (":SOUR:RES", "0", 0),
     (":SOUR:PULS", "10000", 10000), (":SOUR:PULS", "10US", 10000), (":SOUR:PULS", "3", 3),
     (":SOUR:AVER:TIM", "60", 60), (":SOURCE:AVERAGE:TIME", "120", 120),
@@ -200,17 +200,20 @@ def test_sor_file_is_handed_over_as_a_block(inst):
 
 # --- a user's script ------------------------------------------------------------------------
 def test_a_users_script_from_the_manual_and_the_foms_client(inst):
-    """Connect, identify, reset, set up with read-back in compound messages, fire and wait with
-    ``INIT; *WAI; SENS:TRAC:READ?`` (the FOMS client's line), read the parameters, the trace
-    and the event table, and take the .sor file with ``*CLS;trac:load:sor?``."""
+    """Connect, identify, reset, set up with read-back in compound messages (the FOMS client
+    repeats the root in every unit, ``sour:wav 1550;*WAI;sour:ran 100``, which the MT9083
+    takes), fire and wait with ``INIT; *WAI; SENS:TRAC:READ?`` (the client's line), read the
+    parameters, the trace and the event table, and take the .sor file with
+    ``*CLS;trac:load:sor?``."""
     maker, model, serial, firmware = inst.query("*IDN?").split(",")
     assert (maker, model[:6]) == ("ANRITSU", "MT9083")
     inst.write("*CLS;*RST;*WAI")
-    inst.write("sour:wav 1550;*WAI;sour:ran 100;*WAI;sour:res 1;*WAI;sour:puls 1000;"
-               "sour:aver:tim 30;*WAI;sens:fib:ior 1.4677;*WAI;sens:fib:bsc -81.5")
+    inst.write("sour:wav 1625;*WAI;sour:ran 50;*WAI;sour:res 2;*WAI;sour:puls 500;"
+               "sour:aver:tim 20;*WAI;sens:fib:ior 1.4681;*WAI;sens:fib:bsc -80.5")
     assert inst.query("SOUR:WAV?;RANG?;RES?;PULS?;AVER:TIM?;:SENS:FIB:IOR?;BSC?") == \
-        "1550;100.000000;1;1000;30;1.467700;-81.500000"
-    inst.write(":ROUTE:CLOSE 2")
+        "1625;50.000000;2;500;20;1.468100;-80.500000"
+    inst.write("sour:wav 1550;*WAI;sour:ran 100;*WAI;sour:res 1;*WAI;sour:puls 1000")
+    inst.write(":ROUTE:CLOSE 3")
     assert inst.query("init; *WAI; sens:trac:ready?") == "1"
     wave, range_km, *_ = inst.query("trac:par?").split(", ")
     assert wave == "1550" and float(range_km) == pytest.approx(100.0)
@@ -220,5 +223,5 @@ def test_a_users_script_from_the_manual_and_the_foms_client(inst):
     events = [inst.query(f"TRAC:EVEN? {n}") for n in range(1, int(inst.query("TRAC:EVEN:COUN?")) + 1)]
     assert events[-1].split(",")[1] == "E"
     sor = block(inst, "*CLS;trac:load:sor?")
-    assert read_sor(sor).general.fibre_id == "FP1-F2"
+    assert read_sor(sor).general.fibre_id == "FP2-F1"
     assert errors(inst) == []
