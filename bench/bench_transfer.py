@@ -49,16 +49,16 @@ class BenchAq6370(SimAq6370):
         super().__init__(load_span(), "AKTAU", {1: "FP1-F2"})
         wavelength_m = np.linspace(1528e-9, 1568e-9, POINTS)
         power_dbm = -40.0 + 25.0 * np.random.default_rng(1).random(POINTS)
-        self.format = ("REAL", 64)
+        self.set_value("format", "REAL", 64)
         self._cached = {
             "x": encode_block(wavelength_m.astype("<f8").tobytes()),
             "y": encode_block(power_dbm.astype("<f8").tobytes()),
         }
 
-    def do_trace_x(self, name: str) -> bytes:
+    def do_trace_x(self, name: str, first: int = 0, last: int = 0) -> bytes:
         return self._cached["x"]
 
-    def do_trace_y(self, name: str) -> bytes:
+    def do_trace_y(self, name: str, first: int = 0, last: int = 0) -> bytes:
         return self._cached["y"]
 
 

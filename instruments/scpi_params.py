@@ -35,11 +35,12 @@ ERROR_MESSAGES: dict[int, str] = {
     -222: "Data out of range", -224: "Illegal parameter value", -230: "Data corrupt or stale",
     -241: "Hardware missing", -350: "Queue overflow", -410: "Query INTERRUPTED",
 }
-"""The SCPI-99 vol 2 §21.8 error messages the engine queues (code: message)."""
+"""The standard SCPI error messages the engine queues (code: message), SCPI-99 vol 2,
+SYSTem:ERRor error list."""
 
 
 class ScpiError(ProtocolError):
-    """An error an instrument queues: ``code`` (SCPI-99 vol 2 §21.8) and ``detail``."""
+    """An error an instrument queues: ``code`` (the SCPI-99 error list) and ``detail``."""
 
     def __init__(self, code: int, detail: str = "") -> None:
         self.code = code

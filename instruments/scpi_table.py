@@ -17,8 +17,10 @@ rules are implemented once, here (IEEE 488.2-1992 §7.6.1, SCPI-99 vol 1 §6.2):
   as ``name + "?"`` for drivers;
 - each argument is a parameter kind from :mod:`instruments.scpi_params` (units, range,
   enumeration) or a plain ``int``/``float``/``str``/``bool``;
-- ``manual`` cites the section of the instrument's published manual the command was checked
-  against; empty means *unverified* (see :mod:`instruments.coverage`).
+- ``manual`` cites the section of the instrument's published manual (or standard) the command
+  was checked against; ``"clients: ..."`` names third-party clients written from that manual
+  when the manual text itself was not found (*client-checked*); empty means *unverified* (see
+  :mod:`instruments.coverage`).
 """
 
 from __future__ import annotations
@@ -109,8 +111,13 @@ class Command:
 
     @property
     def verified(self) -> bool:
-        """True when a manual section is cited for this command."""
-        return bool(self.manual)
+        """True when a manual or standard section is cited for this command."""
+        return bool(self.manual) and not self.client_checked
+
+    @property
+    def client_checked(self) -> bool:
+        """True when only third-party clients are cited (``manual="clients: ..."``)."""
+        return self.manual.startswith("clients:")
 
     @property
     def retry_safe(self) -> bool:
@@ -135,10 +142,16 @@ class Command:
 
     def render(self, *values: object) -> str:
         """The line a driver sends (without terminator), in the short form. Numeric suffixes
-        (``<n>`` nodes) take the first values."""
-        if len(values) != self.suffix_count + len(self.args):
-            raise TypeError(f"{self.name} takes {self.suffix_count + len(self.args)} "
-                            f"argument(s), got {len(values)}")
+        (``<n>`` nodes) take the first values; trailing parameters that may be omitted (their
+        kind has an ``omitted`` value) may be left out."""
+        optional = 0
+        for kind in reversed(self.args):
+            if getattr(kind, "omitted", None) is None:
+                break
+            optional += 1
+        most = self.suffix_count + len(self.args)
+        if not most - optional <= len(values) <= most:
+            raise TypeError(f"{self.name} takes {most} argument(s), got {len(values)}")
         head = self.short_header
         for v in values[:self.suffix_count]:
             head = head.replace("<n>", str(int(v)), 1)  # type: ignore[call-overload]
@@ -249,20 +262,66 @@ class CommandTable:
         return command, [*suffixes, *command.parse_parameters(params)]
 
 
+BYTE = Number(low=0, high=255, integer=True, reply="{}")
+"""An 8-bit register value (``*ESE``, ``*SRE``): NR1, decimal or #H/#Q/#B."""
+WORD = Number(low=0, high=65535, integer=True, reply="{}")
+"""A 16-bit SCPI status register value."""
+
+_IEEE = "IEEE 488.2-1992 "
+_SCPI = "SCPI-99 vol 2 (STATus/SYSTem subsystems) "
+
 COMMON_COMMANDS: tuple[Command, ...] = (
     Command("identify", "*IDN?", doc="identity: maker,model,serial,firmware",
-            manual="IEEE 488.2-1992 §10.14 *IDN?"),
-    Command("clear", "*CLS", doc="clear status and error queue",
-            manual="IEEE 488.2-1992 §10.3 *CLS"),
+            manual=_IEEE + "§10.14 *IDN?"),
+    Command("clear", "*CLS", doc="clear the event registers and the error queue",
+            manual=_IEEE + "§10.3 *CLS"),
+    Command("reset", "*RST", doc="settings to their *RST values; pending operations dropped; "
+            "status registers and enables untouched", manual=_IEEE + "§10.32 *RST"),
     Command("self_test", "*TST?", doc="run the self-test: 0 passed, any other number a fault",
-            manual="IEEE 488.2-1992 §10.38 *TST?"),
+            manual=_IEEE + "§10.38 *TST?"),
+    Command("event_enable", "*ESE", (BYTE,), readable=True, default=(0,),
+            doc="Standard Event Status enable register (8 bits)", manual=_IEEE + "§10.10 *ESE"),
+    Command("event_status", "*ESR?", repeatable=False, doc="Standard Event Status register "
+            "(bits OPC 1, QYE 4, DDE 8, EXE 16, CME 32, PON 128); reading clears it",
+            manual=_IEEE + "§10.12 *ESR?"),
+    Command("operation_complete", "*OPC", doc="set the OPC event bit once every pending "
+            "operation (a sweep) has finished", manual=_IEEE + "§10.18 *OPC"),
+    Command("operation_complete?", "*OPC?", doc="answer 1 once every pending operation has "
+            "finished", manual=_IEEE + "§10.19 *OPC?"),
+    Command("service_enable", "*SRE", (BYTE,), readable=True, default=(0,),
+            doc="service request enable register (bit 6 ignored)", manual=_IEEE + "§10.34 *SRE"),
+    Command("status_byte", "*STB?", doc="status byte: 4 error queue, 8 QUES, 16 MAV, 32 ESB, "
+            "64 MSS, 128 OPER", manual=_IEEE + "§10.36 *STB?"),
+    Command("wait", "*WAI", doc="execute nothing more until pending operations have finished",
+            manual=_IEEE + "§10.39 *WAI"),
     Command("error_query", ":SYSTem:ERRor?", doc="oldest error: code,\"message\"; 0 when empty",
             repeatable=False, aliases=(":SYSTem:ERRor:NEXT?",),
-            manual="SCPI-99 vol 2 §19.7 SYSTem:ERRor[:NEXT]?"),
-    Command("route", ":ROUTe:CLOSe", (int,), doc="close switch port n (1-based) of the 1xN "
-            "switch (the switch in front of the instrument, not the instrument itself)",
-            manual="SCPI-99 vol 2 §15.2 ROUTe:CLOSe (generic switch; our own 1xN switch)"),
+            manual=_SCPI + "SYSTem:ERRor[:NEXT]?"),
+    Command("version", ":SYSTem:VERSion?", doc="SCPI version (YYYY.V)",
+            manual=_SCPI + "SYSTem:VERSion?"),
+    Command("operation_event", ":STATus:OPERation:EVENt?", repeatable=False,
+            aliases=(":STATus:OPERation?",), doc="OPERation event register; reading clears it",
+            manual=_SCPI + "STATus:OPERation[:EVENt]?"),
+    Command("operation_condition", ":STATus:OPERation:CONDition?",
+            doc="OPERation condition register", manual=_SCPI + "STATus:OPERation:CONDition?"),
+    Command("operation_enable", ":STATus:OPERation:ENABle", (WORD,), readable=True,
+            default=(0,), doc="OPERation enable register", manual=_SCPI + "STATus:OPERation:ENABle"),
+    Command("operation_ptransition", ":STATus:OPERation:PTRansition", (WORD,), readable=True,
+            default=(0x7FFF,), doc="OPERation positive transition filter",
+            manual=_SCPI + "STATus:OPERation:PTRansition"),
+    Command("operation_ntransition", ":STATus:OPERation:NTRansition", (WORD,), readable=True,
+            default=(0,), doc="OPERation negative transition filter", manual=_SCPI + "STATus:OPERation:NTRansition"),
+    Command("questionable_event", ":STATus:QUEStionable:EVENt?", repeatable=False,
+            aliases=(":STATus:QUEStionable?",), doc="QUEStionable event register; reading "
+            "clears it", manual=_SCPI + "STATus:QUEStionable[:EVENt]?"),
+    Command("questionable_condition", ":STATus:QUEStionable:CONDition?",
+            doc="QUEStionable condition register", manual=_SCPI + "STATus:QUEStionable:CONDition?"),
+    Command("questionable_enable", ":STATus:QUEStionable:ENABle", (WORD,), readable=True,
+            default=(0,), doc="QUEStionable enable register", manual=_SCPI + "STATus:QUEStionable:ENABle"),
+    Command("status_preset", ":STATus:PRESet", doc="enables 0, transition filters to their "
+            "defaults", manual=_SCPI + "STATus:PRESet"),
+    Command("route", ":ROUTe:CLOSe", (int,), doc="close port n (1-based) of the 1xN optical "
+            "switch in front of the instrument: our station's switch, no instrument manual"),
 )
-"""IEEE 488.2 common commands, the SCPI error queue and the optical switch: in every SCPI model.
-The rest of the IEEE 488.2 mandatory set and the SCPI status subsystem are in
-:data:`instruments.sim.scpi_engine.STATUS_COMMANDS`."""
+"""The IEEE 488.2 mandatory common commands, the SCPI error queue and STATus subsystem, and
+the station's optical switch: in every SCPI model (the simulators' engine implements them)."""

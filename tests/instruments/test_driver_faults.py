@@ -251,11 +251,12 @@ def test_error_pushed_after_a_command_fails_that_step_once(faulty_otdr, otdr_mod
 
 def test_lost_reply_to_a_state_changing_query_is_not_retried(faulty, stopwatch):
     """Reading :STAT:OPER:EVEN? clears it: asking again could lose the sweep-done bit."""
-    resource, sim = faulty("osa", {"fault": "delay", "delay_s": 2, "command": "event", "times": 1})
+    resource, sim = faulty("osa", {"fault": "delay", "delay_s": 2, "command": "operation_event",
+                                     "times": 1})
     with open_osa(resource) as osa, stopwatch("OSA event register reply lost") as sw:
         with pytest.raises(InstrumentTimeout, match=r"EVEN\?' not retried \(reading it changes"):
             osa.sweep(OSA)
-    assert sim.received["event"] == 1 and sw.elapsed < BOUND_S
+    assert sim.received["operation_event"] == 1 and sw.elapsed < BOUND_S
 
 
 # --- progress ----------------------------------------------------------------------------------

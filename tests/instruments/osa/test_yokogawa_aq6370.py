@@ -59,12 +59,16 @@ def test_sweep_against_the_simulator(stations, lit):
     assert -20 < spectrum.power_dbm.max() < -10
 
 
-WDM_REPLY = b"2,+1.55012000E-06,-13.900,-27.500,+13.600,+1.55091800E-06,-14.100,-25.100,+11.000\n"
+WDM_REPLY = (b"2,+1.55012000E-06,-13.900,+0.00000000E+00,+0.000,-27.500,+13.600,"
+             b"+1.55091800E-06,-14.100,+7.98000000E-10,-0.200,-25.100,+11.000\r\n")
+"""Display type ABSolute, relation OFFSet: n, then wavelength (m), level, offset wavelength
+(m), offset level, noise, SNR per channel; CR LF as the LAN socket ends replies."""
 
 
 def test_wdm_table_dialogue_byte_for_byte():
     proto = ExpectedProtocol(LOGIN + [
-        (b":CALC:CAT WDM\n", None), (b":CALC\n", None), OK, (b":CALC:DATA?\n", WDM_REPLY)])
+        (b":CALC:CAT WDM\n", None), (b":CALC:PAR:WDM:DTYP ABSolute\n", None), (b":CALC\n", None),
+        (b"*OPC?\n", b"1\r\n"), OK, (b":CALC:DATA?\n", WDM_REPLY)])
     osa = YokogawaAq6370(ScpiSession("TEST", opened=proto))
     rows = osa.wdm_table()
     proto.assert_done()
@@ -78,7 +82,7 @@ def test_wdm_table_round_trips_and_a_short_reply_is_refused():
     again = parse_wdm_table(format_wdm_table(rows))
     np.testing.assert_allclose([list(r.values()) for r in again], [list(r.values()) for r in rows])
     assert parse_wdm_table("0") == []
-    with pytest.raises(ProtocolError, match="says 2 channels but holds 7 values"):
+    with pytest.raises(ProtocolError, match="says 2 channels but holds 11 values"):
         parse_wdm_table(WDM_REPLY.decode().rsplit(",", 1)[0])
     with pytest.raises(ProtocolError, match="unreadable WDM analysis reply"):
         parse_wdm_table("NO DATA")
