@@ -46,7 +46,7 @@ def _recorded() -> dict[str, bytes]:
         if _ask(otdr, session, ":SENS:TRAC:READ?").strip() == b"1":
             break
         time.sleep(0.01)
-    trace = _ask(otdr, session, ":TRAC:LOAD:DATA?")
+    trace = _ask(otdr, session, ":TRAC:LOAD:DATA? 0,19.98,10")  # §4.5.9: every 10th sample
     errors = [_ask(otdr, session, ":SYST:ERR?"), _ask(otdr, session, ":BOGUS"),
               _ask(otdr, session, ":SYST:ERR?")]
     osa = SimAq6370(span, "AKTAU", {1: "FP1-F2"})

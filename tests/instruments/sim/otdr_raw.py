@@ -30,8 +30,7 @@ def served(model: type, span: Any, station: str = "AKTAU") -> Iterator[Any]:
     try:
         yield inst
     finally:
-        inst.close()
-        rm.close()
+        inst.close()  # not rm.close(): pyvisa shares one library session per backend
         server.shutdown()
         server.server_close()
 
