@@ -34,8 +34,8 @@ Sources, command by command in :data:`COMMANDS` (``manual`` = the section checke
 
 Numeric suffixes: every product-specific root takes ``[1..n]`` (``<n>`` in the table); the
 driver always sends ``1`` (``:SENS1:PULS:WIDT``), which the guide says is the same as none,
-except for ``:INITiate[:IMMediate]``, which the driver's operation runner sends bare
-(``INITiate<n>`` is accepted as an alias).
+except for ``:INITiate[:IMMediate]``, which the driver's operation runner sends bare, and the
+progress query ``AVERage:ELAPsed?`` (the ``<n>`` forms are accepted as aliases).
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ COMMANDS = CommandTable(
                 "vol 2 §11 INITiate; " + UNVERIFIED),
     Command("abort", ":ABORt", doc="stop the acquisition, laser off; SCPI-99 vol 2 §3 ABORt; "
             + UNVERIFIED),
-    Command("elapsed", "[:SENSe<n>]:AVERage:ELAPsed?",
+    Command("elapsed", "[:SENSe]:AVERage:ELAPsed?", aliases=("[:SENSe<n>]:AVERage:ELAPsed?",),
             doc="averaging time done so far (s), for progress; invented, " + UNVERIFIED),
     Command("points", ":TRACe<n>:POINts?", (LABEL,),
             doc="number of points of trace TRCn; " + UNVERIFIED),
@@ -196,6 +196,13 @@ class ExfoFtb7000(ScpiDriver, Otdr):
     def __init__(self, session: ScpiSession, name: str = "", **options: float) -> None:
         super().__init__(session, name, **options)
         self.on_connect()
+
+    def send(self, command: str, *args: object) -> None:
+        """As :meth:`ScpiDriver.send`; the averaging time the progress estimate starts from is
+        the value after the ``[1..n]`` suffix (the base class takes the first argument)."""
+        super().send(command, *args)
+        if command == self.DURATION_COMMAND and len(args) == 2:
+            self._duration_s = float(args[1])  # type: ignore[arg-type]
 
     def on_connect(self) -> None:
         """Binary (PACKed) block transfers, per connection."""

@@ -82,8 +82,7 @@ class SimFtb7000(SimOtdr):
     def do_abort(self) -> None:
         self.abort_acquisition()
 
-    def do_elapsed(self, n: int) -> str:
-        _capability(n)
+    def do_elapsed(self) -> str:
         return exfo_nr3(self.elapsed_s())
 
     # --- results -------------------------------------------------------------------------------

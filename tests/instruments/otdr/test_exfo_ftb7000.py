@@ -7,6 +7,7 @@ import pytest
 
 from harness.sor import record_from_trace, write_sor
 from instruments.errors import InstrumentError, ProtocolError
+from instruments.scpi_driver import Activity
 from instruments.ieee488 import encode_block
 from instruments.otdr.exfo_ftb7000 import (ExfoFtb7000, decode_event, decode_trace_block,
                                            encode_event, encode_trace_block)
@@ -147,3 +148,16 @@ def test_out_of_range_setting_raises_with_the_instruments_message(stations):
             otdr.measure(OtdrSettings(pulse_width_ns=7))
     finally:
         otdr.close()
+
+
+def test_progress_starts_from_the_averaging_time_sent_then_follows_the_instrument(stations):
+    """The averaging time is the argument after the [1..n] suffix; the instrument's own count
+    (AVERage:ELAPsed?, asked without a suffix) then gives the simulator's pace."""
+    events: list[Activity] = []
+    with MODELS["exfo-ftb7000"].open(stations.resources["SUMGAIT/otdr@exfo-ftb7000"]) as otdr:
+        otdr.activity = events.append
+        otdr.select_port(2)
+        otdr.measure(OtdrSettings(averaging_s=1000))
+    running = [e for e in events if e.state == "running"]
+    assert running[0].left_s == 1000
+    assert len(running) > 2 and running[-1].left_s < 100
