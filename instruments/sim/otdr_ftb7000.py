@@ -56,25 +56,6 @@ class SimFtb7000(SimOtdr):
             raise ScpiError(-230, f"no acquisition at {label}")
         return self.completed()
 
-    # --- settings: stored by the engine; a capability other than 1 is refused --------------------
-    def do_wavelength(self, n: int, value: float) -> None:
-        _capability(n)
-
-    def do_pulse(self, n: int, value: float) -> None:
-        _capability(n)
-
-    def do_range(self, n: int, value: float) -> None:
-        _capability(n)
-
-    def do_average_time(self, n: int, value: float) -> None:
-        _capability(n)
-
-    def do_resolution(self, n: int, value: float) -> None:
-        _capability(n)
-
-    def do_ior(self, n: int, value: float) -> None:
-        _capability(n)
-
     # --- acquisition ---------------------------------------------------------------------------
     def do_start(self) -> None:
         self.begin_acquisition()
@@ -119,3 +100,15 @@ class SimFtb7000(SimOtdr):
     def do_sor(self, n: int, label: str) -> bytes:
         self._labelled(n, label)
         return encode_block(self.sor_bytes())
+
+
+def _setting_handler(name: str):  # -> a do_<setting> method
+    def handler(self: SimFtb7000, n: int, value: float) -> None:
+        """The engine stores the value; a capability other than 1 is refused (-114)."""
+        _capability(n)
+    handler.__name__ = f"do_{name}"
+    return handler
+
+
+for _name in ("wavelength", "pulse", "range", "average_time", "resolution", "ior"):
+    setattr(SimFtb7000, f"do_{_name}", _setting_handler(_name))

@@ -8,6 +8,7 @@ import contextlib
 import time
 from typing import Any, Iterator
 
+import pytest
 import pyvisa
 
 from instruments.sim.scpi_server import ScpiServer
@@ -33,6 +34,24 @@ def served(model: type, span: Any, station: str = "AKTAU") -> Iterator[Any]:
         inst.close()  # not rm.close(): pyvisa shares one library session per backend
         server.shutdown()
         server.server_close()
+
+
+def raw_fixtures(model: type, station: str, port: int) -> tuple[Any, Any]:
+    """The ``inst`` fixture (``model`` served at ``station`` for the test module, opened with
+    raw pyvisa-py) and an autouse fixture that starts each test from ``*RST;*CLS`` on switch
+    port ``port`` and aborts any shot left running."""
+    @pytest.fixture(scope="module")
+    def inst(span: Any) -> Iterator[Any]:
+        with served(model, span, station) as resource:
+            yield resource
+
+    @pytest.fixture(autouse=True)
+    def fresh(inst: Any) -> Iterator[None]:
+        inst.write(f"*RST;*CLS;:ROUT:CLOS {port}")
+        yield
+        inst.write(":ABOR")
+
+    return inst, fresh
 
 
 def errors(inst: Any) -> list[str]:
@@ -63,3 +82,23 @@ def poll(inst: Any, query: str, until: Any) -> str:
 def block(inst: Any, query: str) -> bytes:
     """The payload of the definite-length block answering ``query`` (pyvisa parses the header)."""
     return bytes(inst.query_binary_values(query, datatype="B", container=bytearray))
+
+
+def assert_elapsed_counts(inst: Any, averaging_line: str) -> None:
+    """After ``averaging_line`` (a 3600 s averaging time) and ``:INIT``, the progress query
+    ``:SENS:AVER:ELAP?`` counts up from 0 and stays within the averaging time."""
+    inst.write(f"{averaging_line};:INIT")
+    first = float(inst.query(":SENS:AVER:ELAP?"))
+    second = float(poll(inst, ":SENS:AVER:ELAP?", lambda r: float(r) > first))
+    assert 0 <= first < second <= 3600
+
+
+def model_settings(table: Any) -> list[tuple[Any, str]]:
+    """(setting, the line that queries it) for every readable setting of a model's table, the
+    common IEEE 488.2 / STATus / SYSTem ones left out (``[1..n]`` suffixes sent as 1)."""
+    found = []
+    for command in table.declared():
+        if command.readable and not command.header.startswith(("*", ":STAT", ":SYST")):
+            query = table[command.name + "?"]
+            found.append((command, query.render(*[1] * query.suffix_count)))
+    return found

@@ -14,24 +14,15 @@ import pytest
 from harness.sor import read_sor
 from instruments.otdr.exfo_ftb7000 import COMMANDS
 from instruments.sim.otdr_ftb7000 import SimFtb7000
-from otdr_raw import block, error_codes, errors, poll, served
+from otdr_raw import (assert_elapsed_counts, block, error_codes, errors, model_settings, poll,
+                      raw_fixtures)
 
 NR3 = re.compile(r"^[-+]?\d\.\d{6}E[-+]\d{3}$")
 """EXFO's NR3, as its guides print it: ``-5.246202E+001``."""
 
 
-@pytest.fixture(scope="module")
-def inst(span):
-    with served(SimFtb7000, span, "SUMGAIT") as resource:
-        yield resource
-
-
-@pytest.fixture(autouse=True)
-def fresh(inst):
-    """Each test starts from ``*RST`` with an empty error queue, on switch port 2."""
-    inst.write("*RST;*CLS;:ROUT:CLOS 2")
-    yield
-    inst.write(":ABOR")
+inst, fresh = raw_fixtures(SimFtb7000, "SUMGAIT", 2)
+"""Each test starts from ``*RST`` with an empty error queue, on switch port 2."""
 
 
 def shoot(inst, averaging_s: float = 10) -> None:
@@ -73,15 +64,13 @@ def test_reset_restores_every_setting_default(inst):
     inst.write(":SENS:WAV 1625NM;:SENS:PULS:WIDT 10US;:SENS:RANG 2E5;:SENS:AVER:TIME 600;"
                ":SENS:RES 2;:SENS:FIB:IOR 1.5;:FORM PACK")
     inst.write("*RST")
-    for command in COMMANDS.declared():
-        if command.readable and not command.header.startswith(("*", ":STAT", ":SYST")):
-            query = COMMANDS[command.name + "?"]
-            reply = inst.query(query.render(*[1] * query.suffix_count))
-            default = command.default[0]
-            if isinstance(default, str):
-                assert reply == "ASC", command.name
-            else:
-                assert float(reply) == pytest.approx(default), command.name
+    for command, query in model_settings(COMMANDS):
+        reply = inst.query(query)
+        default = command.default[0]
+        if isinstance(default, str):
+            assert reply == "ASC", command.name
+        else:
+            assert float(reply) == pytest.approx(default), command.name
 
 
 def test_format_reads_back_its_short_form(inst):
@@ -110,10 +99,7 @@ def test_opc_query_answers_when_the_acquisition_is_done(inst):
 
 
 def test_elapsed_counts_the_averaging(inst):
-    inst.write(":SENS:AVER:TIME 3600;:INIT")
-    first = float(inst.query(":SENS:AVER:ELAP?"))
-    second = float(poll(inst, ":SENS:AVER:ELAP?", lambda r: float(r) > first))
-    assert 0 <= first < second <= 3600
+    assert_elapsed_counts(inst, ":SENS:AVER:TIME 3600")
 
 
 # --- results ----------------------------------------------------------------------------------

@@ -13,24 +13,15 @@ import pytest
 from harness.sor import read_sor
 from instruments.otdr.anritsu_mt9083 import COMMANDS, sample_spacing_m
 from instruments.sim.otdr_mt9083 import SimMt9083
-from otdr_raw import block, error_codes, errors, poll, served
+from otdr_raw import (assert_elapsed_counts, block, error_codes, errors, model_settings, poll,
+                      raw_fixtures)
 
 PARAMETERS = re.compile(r"^\d+, \d+\.\d{6}, \d+, \d+, \d+\.\d{6}, \d\.\d{6}, -?\d+\.\d{6}, \d$")
 """§4.5.1's reply: ``1310, 16.415554, 50, 6144, 0.656621, 1.467700, -78.500000, 1``."""
 
 
-@pytest.fixture(scope="module")
-def inst(span):
-    with served(SimMt9083, span) as resource:
-        yield resource
-
-
-@pytest.fixture(autouse=True)
-def fresh(inst):
-    """Each test starts from ``*RST`` with an empty error queue, on switch port 1."""
-    inst.write("*RST;*CLS;:ROUT:CLOS 1")
-    yield
-    inst.write(":ABOR")
+inst, fresh = raw_fixtures(SimMt9083, "AKTAU", 1)
+"""Each test starts from ``*RST`` with an empty error queue, on switch port 1."""
 
 
 def shoot(inst, averaging_s: int = 10) -> None:
@@ -72,10 +63,8 @@ def test_reset_restores_every_setting_default(inst):
     inst.write(":SOUR:WAV 1625;:SOUR:RANG 50;:SOUR:RES 0;:SOUR:PULS 100;:SOUR:AVER:TIM 600;"
                ":SENS:FIB:IOR 1.5;:SENS:FIB:BSC -70")
     inst.write("*RST")
-    for command in COMMANDS.declared():
-        if command.readable and not command.header.startswith(("*", ":STAT", ":SYST")):
-            reply = inst.query(command.short_header + "?")
-            assert float(reply) == pytest.approx(command.default[0]), command.name
+    for command, query in model_settings(COMMANDS):
+        assert float(inst.query(query)) == pytest.approx(command.default[0]), command.name
 
 
 @pytest.mark.parametrize("query,member", [(":SOUR:RES:AVA?", "2"), (":SOUR:PULS:AVA?", "20000")])
@@ -119,10 +108,7 @@ def test_abort_stops_the_acquisition_and_leaves_no_trace(inst):
 
 
 def test_elapsed_counts_the_averaging(inst):
-    inst.write(":SOUR:AVER:TIM 3600;:INIT")
-    first = float(inst.query(":SENS:AVER:ELAP?"))
-    second = float(poll(inst, ":SENS:AVER:ELAP?", lambda r: float(r) > first))
-    assert 0 <= first < second <= 3600
+    assert_elapsed_counts(inst, ":SOUR:AVER:TIM 3600")
 
 
 # --- results ----------------------------------------------------------------------------------
