@@ -300,7 +300,11 @@ class AnritsuMt9083(ScpiDriver, Otdr):
         return data
 
     def events(self) -> list[dict[str, object]]:
+        """Analyse (``TRACe:ANALyze`` is an overlapped command, §4.5.2: ``*OPC?`` waits for it,
+        as the FOMS client's ``trac:anal;*WAI`` does) and read the event table."""
         self.send("analyze")
+        if not flag(self.ask("operation_complete?"), "*OPC?"):
+            raise ProtocolError(f"{self.name}: *OPC? after TRACe:ANALyze did not answer 1")
         self.check_errors("TRACe:ANALyze")
         count = integer(self.ask("event_count"), f"{self.name}: event count")
         return [decode_event(self.ask("event", n)) for n in range(1, count + 1)]

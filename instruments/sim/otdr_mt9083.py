@@ -5,7 +5,11 @@ source is cited) on the shared SCPI engine; the acquisition, analysis and .sor f
 :class:`~instruments.sim.otdr_common.SimOtdr`'s. The settings are stored by the engine and
 read back with their query forms. Errors as the manual writes them: a query on a missing
 trace queues ``-400,"std_queryGen, Trace Not Ready"`` (§4.5.1), ``TRACe:ANALyze`` while a
-shot runs ``-200,"std_execGen, Test is Active"`` (§4.5.2).
+shot runs ``-200,"std_execGen, Test is Active"`` (§4.5.2). ``*IDN?`` answers
+``ANRITSU,MT9083C2,...``; the real instrument very likely writes ``ANRITSU, MT9083C2, ...``
+(the FOMS client splits its reply on ``", "``): the drivers and the harness strip the fields,
+so either form reads the same (tested at byte level), and the simulator keeps the form the
+rest of the harness's tests expect.
 """
 
 from __future__ import annotations

@@ -138,7 +138,7 @@ def test_parameters_reply_of_the_manuals_example_is_parsed():
 
 def test_event_table_dialogue_byte_for_byte():
     otdr, proto = driver([
-        (b":TRAC:ANAL\n", None), OK, (b":TRAC:EVEN:COUN?\n", b"3\n"),
+        (b":TRAC:ANAL\n", None), (b"*OPC?\n", b"1\n"), OK, (b":TRAC:EVEN:COUN?\n", b"3\n"),
         (b":TRAC:EVEN? 1\n", b"0.00000,R,0.250,-55.0\n"),
         (b":TRAC:EVEN? 2\n", b"+31.01000,s,-1.2E-2,0.0\r\n"),
         (b":TRAC:EVEN? 3\n", b"266.77989,E,0.000,0.0\n"),
