@@ -58,7 +58,7 @@ PULSES_NS = (3, 10, 20, 50, 100, 200, 500, 1000, 2000, 4000, 10000, 20000)
 """Pulse widths (ns) of the simulated module (an MT9083C2-class long-haul module)."""
 WAVELENGTHS_NM = (1310, 1550, 1625)
 RESOLUTION_LEVELS = ("Low", "High", "Very High")
-MAX_POINTS = (12_500, 25_000, 50_000)
+MAX_POINTS = (2_500, 12_500, 50_000)
 """Most samples a trace may have at each resolution level (this harness's model)."""
 SPACINGS_M = (0.05, 0.1, 0.2, 0.4, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 """Sample spacings the simulated instrument uses (m)."""
@@ -240,7 +240,8 @@ def encode_trace_block(level_db: np.ndarray) -> bytes:
 class AnritsuMt9083(ScpiDriver, Otdr):
     """Driver for an MT9083-class OTDR. Units as in :class:`OtdrSettings`.
 
-    Completion is polled with ``SENSe:TRACe:READy?`` (1 = trace ready). The averaging is given
+    Completion is polled with ``SENSe:TRACe:READy?`` (1 = trace ready), after one look at the
+    error queue (an ``INITiate`` the instrument refuses never makes a trace). The averaging is given
     ``1.5 x averaging_s`` instrument seconds (plus the driver's margin) before the driver sends
     ``:ABORt`` and raises :class:`InstrumentTimeout`.
     """
@@ -265,8 +266,17 @@ class AnritsuMt9083(ScpiDriver, Otdr):
 
     def measure(self, settings: OtdrSettings) -> OtdrTrace:
         self.configure(settings)
-        self.run_operation("start", lambda: flag(self.ask("ready"), "SENSe:TRACe:READy?"),
-                           self.deadline(settings.averaging_s * 1.5), "OTDR averaging", "abort")
+        checked = False
+
+        def done() -> bool:
+            nonlocal checked
+            if not checked:  # a refused INIT (a live fibre) leaves READy? at 0 for ever
+                checked = True
+                self.check_errors("starting the acquisition")
+            return flag(self.ask("ready"), "SENSe:TRACe:READy?")
+
+        self.run_operation("start", done, self.deadline(settings.averaging_s * 1.5),
+                           "OTDR averaging", "abort")
         self.check_errors("the acquisition")
         level = self.ask_block("data", decode=decode_trace_block)
         self.check_errors("fetching the trace")

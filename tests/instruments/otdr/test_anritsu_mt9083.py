@@ -31,7 +31,7 @@ def test_measure_dialogue_byte_for_byte():
     levels = np.array([-3.0, -3.001, -3.5, -60.0])
     block = encode_block(encode_trace_block(levels)) + b"\n"
     otdr, proto = driver(CONFIGURE + [
-        (b":INIT\n", None), (b":SENS:TRAC:READ?\n", b"0\n"), (b":SENS:TRAC:READ?\n", b"1\n"),
+        (b":INIT\n", None), OK, (b":SENS:TRAC:READ?\n", b"0\n"), (b":SENS:TRAC:READ?\n", b"1\n"),
         OK, (b":TRAC:LOAD:DATA?\n", block), OK, (b":TRAC:PAR?\n", PARAMETERS),
         (b"*IDN?\n", b"ANRITSU,MT9083C2,1,1\n"),
     ])
@@ -48,7 +48,7 @@ def test_measure_dialogue_byte_for_byte():
 def test_replies_in_other_number_forms_and_crlf_are_read_alike(ready, parameters):
     block = encode_block(encode_trace_block(np.array([-3.0, -3.5]))) + b"\n"
     otdr, proto = driver(CONFIGURE + [
-        (b":INIT\n", None), (b":SENS:TRAC:READ?\n", ready), OK,
+        (b":INIT\n", None), OK, (b":SENS:TRAC:READ?\n", ready), OK,
         (b":TRAC:LOAD:DATA?\n", block), OK, (b":TRAC:PAR?\n", parameters),
         (b"*IDN?\n", b"ANRITSU, MT9083C2, 1, 1\r\n"),
     ])
@@ -61,7 +61,7 @@ def test_replies_in_other_number_forms_and_crlf_are_read_alike(ready, parameters
 def test_the_sample_spacing_comes_from_the_instrument_not_the_request():
     block = encode_block(encode_trace_block(np.array([-3.0, -3.5, -4.0]))) + b"\n"
     otdr, proto = driver(CONFIGURE + [
-        (b":INIT\n", None), (b":SENS:TRAC:READ?\n", b"1\n"), OK,
+        (b":INIT\n", None), OK, (b":SENS:TRAC:READ?\n", b"1\n"), OK,
         (b":TRAC:LOAD:DATA?\n", block), OK,
         (b":TRAC:PAR?\n", b"1550, 400.000000, 20000, 1, 7.999100, 1.467700, -81.5, 1\n"),
         (b"*IDN?\n", b"ANRITSU,MT9083C2,1,1\n"),
@@ -72,7 +72,8 @@ def test_the_sample_spacing_comes_from_the_instrument_not_the_request():
 
 
 @pytest.mark.parametrize("range_km,resolution_m,level,spacing", [
-    (400, 8, 2, 8.0), (10, 1, 0, 1.0), (100, 4, 1, 4.0), (100, 0.5, 2, 2.0), (20, 20, 0, 2.0)])
+    (400, 8, 2, 8.0), (10, 1, 1, 1.0), (100, 4, 2, 2.0), (100, 0.5, 2, 2.0), (20, 20, 0, 8.0),
+    (20, 8, 0, 8.0)])
 def test_the_resolution_level_nearest_the_spacing_asked(range_km, resolution_m, level, spacing):
     assert resolution_level(range_km, resolution_m) == level
     assert sample_spacing_m(range_km, level) == spacing
@@ -120,10 +121,10 @@ def test_out_of_range_setting_raises_with_the_instruments_message(stations):
 
 def test_settings_are_read_back_with_each_settings_query():
     otdr, proto = driver([
-        (b":SOUR:RAN?\n", b"200.000000\n"), (b":SOUR:RES?\n", b"+1\n"),
+        (b":SOUR:RAN?\n", b"100.000000\n"), (b":SOUR:RES?\n", b"+1\n"),
         (b":SOUR:WAV?\n", b"1625\n"), (b":SOUR:PULS?\n", b"1.0E+04\n"),
         (b":SOUR:AVER:TIM?\n", b"60\n"), (b":SENS:FIB:IOR?\n", b"1.468100\n")])
-    assert otdr.settings() == OtdrSettings(1625.0, 10000.0, 200.0, 60.0, 8.0, 1.4681)
+    assert otdr.settings() == OtdrSettings(1625.0, 10000.0, 100.0, 60.0, 8.0, 1.4681)
     proto.assert_done()
 
 
