@@ -33,6 +33,10 @@ SETTINGS = {
     "wdm_mdiff": ("3DB", "3.00"),
     "wdm_threshold": ("15", "15.00"),
     "wdm_mask": ("-60DB", "-60.00"),
+    "ref_level": ("-20DBM", "-2.00000000E+01"),
+    "ref_position": ("5", "5"),
+    "auto_center": ("ON", "1"),
+    "auto_ref": ("1", "1"),
     **{f"attribute_{t.lower()}": ("MAX", "2") for t in TRACES},
     **{f"display_{t.lower()}": ("OFF" if t == "TRA" else "ON", "0" if t == "TRA" else "1")
        for t in TRACES},
@@ -41,7 +45,8 @@ COMMON_SETTINGS = {"event_enable", "service_enable", "operation_enable", "operat
                    "operation_ntransition", "questionable_enable"}
 """Readable common settings, tested in test_scpi_engine.py."""
 BEHAVIOUR = {"trigger", "start", "abort", "trace_x", "trace_y", "trace_points", "trace_copy",
-             "trace_delete", "trace_delete_all", "calculate", "calc_data", "route"}
+             "trace_delete", "trace_delete_all", "calculate", "calc_data", "route", "peak_to_ref",
+             "peak_to_center"}
 """Model commands with a behaviour test below."""
 
 
@@ -166,6 +171,18 @@ def test_analysis_without_a_sweep_or_of_another_kind_is_an_error(osa):
     osa.w(":CALC:CAT DFBLD;:CALC")
     assert osa.errors() == [-230, -200]
     assert osa.silent(":CALC:DATA?")
+
+
+def test_peak_search_moves_the_centre_and_the_reference_level(osa):
+    _sweep(osa, 2001)
+    peak_wl = osa.floats(":TRAC:X? TRA")[np.argmax(osa.floats(":TRAC:Y? TRA"))]
+    peak_level = osa.floats(":TRAC:Y? TRA").max()
+    osa.w(":CALC:MARK:MAX:SCEN;:CALC:MARK:MAX:SRL")
+    assert float(osa.q(":SENS:WAV:CENT?")) == pytest.approx(peak_wl)
+    assert float(osa.q(":SENS:WAV:SPAN?")) == pytest.approx(40e-9)
+    assert float(osa.q(":DISP:TRAC:Y1:RLEV?")) == pytest.approx(peak_level, abs=0.05)
+    osa.w(":TRAC:DEL:ALL;:CALC:MARK:MAX:SCEN")
+    assert osa.errors() == [-230]
 
 
 def test_route_closes_the_switch_port(osa):
