@@ -136,6 +136,12 @@ def test_bad_program_data_is_queued_with_its_code(osa, line, code):
     assert osa.q(":SENS:WAV:CENT?;:INIT:SMOD?;:SENS:BAND:RES?;:SENS:SWE:POIN?;:TRAC:ACT?") == before
 
 
+@pytest.mark.parametrize("value,reply", [("MIN", "101"), ("maximum", "50001"), ("MAX", "50001")])
+def test_min_and_max_stand_for_the_range_ends(osa, value, reply):
+    osa.w(f":SENS:SWE:POIN {value}")
+    assert osa.q(":SENS:SWE:POIN?") == reply
+
+
 def test_non_decimal_numbers_for_register_values(osa):
     osa.w("*ESE #H24")
     assert osa.q("*ESE?") == "36"
