@@ -77,18 +77,19 @@ class RawClient:
         while b"\n" not in self.rest:
             self.rest += self.sock.recv(visa_session.LINE_READ)
         reply, _, self.rest = self.rest.partition(b"\n")
-        return reply
+        return reply.rstrip(b"\r")
 
     def query_block(self, line: bytes) -> memoryview:
         self.sock.sendall(line + b"\n")
         head = self._exact(2)
         n = int(head[1:2])
         length = int(self._exact(n))
-        buf = bytearray(length + 1)
+        tail = len(BenchAq6370.TERMINATOR)  # the AQ6370 ends a block with CR LF
+        buf = bytearray(length + tail)
         view = memoryview(buf)
         done = 0
-        while done < length + 1:
-            done += self.sock.recv_into(view[done:], length + 1 - done)
+        while done < length + tail:
+            done += self.sock.recv_into(view[done:], length + tail - done)
         return view[:length]
 
     def _exact(self, count: int) -> bytes:

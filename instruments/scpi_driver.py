@@ -269,7 +269,11 @@ class ScpiDriver:
         """``*TST?``: 0 is a pass; any other result raises InstrumentError with it (the
         instrument's error queue is drained into the message)."""
         result = self.ask("self_test").strip()
-        if result not in ("0", "+0"):
+        try:
+            passed = parse_int(result) == 0
+        except ProtocolError:
+            passed = False
+        if not passed:
             self.check_errors(f"*TST? returned {result}")
             raise InstrumentError(f"{self.name}: self-test failed: *TST? returned {result}")
 

@@ -12,8 +12,10 @@ Sources, and how far each was checked (the ``manual`` field of every command say
   ``instruments/yokogawa/yokogawa6370.py`` ("IK"), and public GitHub clients found by code
   search ("GH": a lab-automation ``ModelAQ6370`` class with the WDM ``:CALC:DATA?`` layouts and
   the ``:CALC:CAT?`` numbers; socket scripts logging in with ``open "anonymous"``; a C header
-  with ``:TRAC:DATA:SNUM?``). A citation starting ``clients:`` names them; such a command is
-  *client-checked*, not manual-verified (see :mod:`instruments.coverage`).
+  with ``:TRAC:DATA:SNUM?``), and LabExT's ``OpticalSpectrumAnalyzerAQ6370C`` (ETH Zurich,
+  "LX"), which gives the manual page of each command it uses (IM AQ6370C-17EN pp. 7-85 to
+  7-88, quoted in the citations). A citation starting ``clients:`` names them; such a command
+  is *client-checked*, not manual-verified (see :mod:`instruments.coverage`).
 - A command with no citation is unverified: kept because the harness or a user needs it, its
   spelling and reply are our best reading and are listed in the README.
 
@@ -29,6 +31,12 @@ from instruments.scpi_table import (COMMON_COMMANDS, Boolean, Choice, Command, C
 PM = "PyMeasure 0.16 aq6370series"
 IK = "InstrumentKit 0.6 yokogawa6370"
 GH = "GitHub lab clients"
+LX = "LabExT AQ6370C"
+
+
+def page(p: str) -> str:
+    """LabExT's reference to a page of the remote manual."""
+    return f"{LX} (cites IM AQ6370C-17EN p.{p})"
 
 
 def clients(*names: str) -> str:
@@ -88,10 +96,10 @@ def _trace_commands() -> list[Command]:
             Command(f"attribute_{name.lower()}", f":TRACe:ATTRibute:{name}", (ATTRIBUTES,),
                     readable=True, default=("WRITe" if name == "TRA" else "FIX",),
                     doc=f"write mode of trace {name[-1]}: WRITe, FIX, MAX, MIN, RAVG, CALC",
-                    manual=clients(PM, GH + " C header :TRAC:ATTR:")),
+                    manual=clients(PM, LX, GH + " C header :TRAC:ATTR:")),
             Command(f"display_{name.lower()}", f":TRACe:STATe:{name}", (Boolean(),),
                     readable=True, default=(name == "TRA",), doc=f"trace {name[-1]} displayed",
-                    manual=clients(GH + " C header :TRAC:STAT:")),
+                    manual=clients(LX + " :TRAC:STATE:TRx ON", GH + " C header :TRAC:STAT:")),
         ]
     return out
 
@@ -103,35 +111,38 @@ COMMANDS = CommandTable(
     # --- sweep ---------------------------------------------------------------------------------
     Command("sweep_mode", ":INITiate:SMODe", (SWEEP_MODES,), readable=True, default=("SINGle",),
             doc="sweep mode of :INITiate: SINGle 1, REPeat 2, AUTO 3, SEGMent 4 (query: number)",
-            manual=clients(PM, IK)),
+            manual=clients(PM, IK, LX)),
     Command("start", ":INITiate", aliases=(":INITiate:IMMediate",),
             doc="start a sweep in the current mode (overlapped: *OPC/*OPC?/*WAI wait for it)",
-            manual=clients(PM + " :INITiate:IMMediate", IK + " :init", GH + " :INIT:SMOD x;:INIT")),
+            manual=clients(PM + " :INITiate:IMMediate", IK + " :init", LX + " :INIT",
+                           GH + " :INIT:SMOD x;:INIT")),
     Command("abort", ":ABORt", doc="stop the sweep", manual=clients(PM, GH)),
     Command("center", "[:SENSe]:WAVelength:CENTer", (wavelength(600, 1700),), readable=True,
             doc="centre wavelength (m; NM/UM suffixes); moves start and stop, span kept",
-            manual=clients(PM, IK, GH)),
+            manual=clients(page("7-87"), PM, IK, GH)),
     Command("span", "[:SENSe]:WAVelength:SPAN", (wavelength(0, 1100),), readable=True,
             doc="wavelength span (m); moves start and stop about the centre",
-            manual=clients(PM, IK, GH)),
+            manual=clients(page("7-87"), PM, IK, GH)),
     Command("start_wl", "[:SENSe]:WAVelength:STARt", (wavelength(50, 1700),), readable=True,
             default=(700e-9,), doc="sweep start wavelength (m; *RST value unverified)",
-            manual=clients(PM, IK, GH)),
+            manual=clients(page("7-88"), PM, IK, GH)),
     Command("stop_wl", "[:SENSe]:WAVelength:STOP", (wavelength(600, 2250),), readable=True,
             default=(1700e-9,), doc="sweep stop wavelength (m; *RST value unverified)",
-            manual=clients(PM, IK, GH)),
+            manual=clients(page("7-88"), PM, IK, GH)),
     Command("rbw", "[:SENSe]:BANDwidth[:RESolution]", (wavelength(0.02, 2.0, allowed=tuple(
         r * 1e-9 for r in RBW_NM)),), readable=True, default=(0.1e-9,),
             aliases=("[:SENSe]:BWIDth[:RESolution]",),
             doc="resolution bandwidth (m): 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2 nm",
-            manual=clients(IK + " :SENS:BAND:RES", PM + " :SENSe:BWIDth:RESolution",
+            manual=clients(page("7-85") + " :SENS:BAND:RES", IK + " :SENS:BAND:RES",
+                           PM + " :SENSe:BWIDth:RESolution",
                            GH + " :SENS:BWID:RES")),
     Command("sensitivity", "[:SENSe]:SENSe", (SENSITIVITIES,), readable=True,
             default=("MID",), doc="sensitivity NHLD NAUT MID HIGH1 HIGH2 HIGH3 NORMal "
-            "(query: number 0-6)", manual=clients(PM, GH)),
+            "(query: number 0-6)", manual=clients(page("7-85"), PM, GH)),
     Command("points", "[:SENSe]:SWEep:POINts", (Number(low=101, high=50001, integer=True,
                                                       reply="{}"),),
-            readable=True, default=(1001,), doc="sampling points", manual=clients(PM, IK)),
+            readable=True, default=(1001,), doc="sampling points",
+            manual=clients(page("7-86"), PM, IK)),
     Command("points_auto", "[:SENSe]:SWEep:POINts:AUTO", (Boolean(),), readable=True,
             default=(False,), doc="sampling points set by the instrument", manual=clients(PM)),
     Command("speed", "[:SENSe]:SWEep:SPEed", (Number(allowed=(0, 1), integer=True, reply="{}"),),
@@ -145,11 +156,12 @@ COMMANDS = CommandTable(
             readable=True, default=(1,), doc="averaging times per point (unverified spelling)"),
     # --- traces --------------------------------------------------------------------------------
     Command("active_trace", ":TRACe:ACTive", (TRACE,), readable=True, default=("TRA",),
-            doc="the active trace (query: TRA..TRG)", manual=clients(IK, PM, GH)),
+            doc="the active trace (query: TRA..TRG)", manual=clients(IK, PM, LX, GH)),
     *_trace_commands(),
     Command("trace_x", ":TRACe:X?", (TRACE, SAMPLE, SAMPLE), aliases=(":TRACe:DATA:X?",),
             doc="wavelength axis (m) of a trace, optionally samples first..last (1-based), in "
-            "the :FORMat:DATA format", manual=clients(PM, IK, GH + " :TRAC:DATA:X?")),
+            "the :FORMat:DATA format", manual=clients(PM, IK, LX + " :TRAC:DATA:X?",
+                                                      GH + " :TRAC:DATA:X?")),
     Command("trace_y", ":TRACe:Y?", (TRACE, SAMPLE, SAMPLE), aliases=(":TRACe:DATA:Y?",),
             doc="level axis (dBm) of a trace, as trace_x", manual=clients(PM, IK,
                                                                           GH + " :TRAC:DATA:Y?")),
@@ -162,7 +174,29 @@ COMMANDS = CommandTable(
             manual=clients(PM)),
     Command("format", ":FORMat:DATA", FORMATS, readable=True, default=("ASCii", 64),
             aliases=(":FORMat",), doc="trace data format: ASCii (after *RST), REAL[,64] "
-            "(little-endian float64 blocks), REAL,32", manual=clients(PM, IK, GH)),
+            "(little-endian float64 blocks), REAL,32", manual=clients(PM, IK, LX, GH)),
+    # --- display scale and peak search ---------------------------------------------------------
+    Command("ref_level", ":DISPlay:TRACe:Y1[:SCALe]:RLEVel", (Number(
+        suffixes=(("DBM", 1.0),), low=-90.0, high=30.0, unit="dBm"),), readable=True,
+            default=(-10.0,), aliases=(":DISPlay:WINDow:TRACe:Y1[:SCALe]:RLEVel",),
+            doc="reference level of the main level scale (dBm; *RST value unverified)",
+            manual=clients(PM + " :DISPlay:TRACe:Y1:SCALe:RLEVel", GH + " :DISPLAY:TRACE:Y1:RLEVEL")),
+    Command("ref_position", ":DISPlay:TRACe:Y1[:SCALe]:RPOSition", (Number(
+        low=0, high=12, integer=True, reply="{}"),), readable=True, default=(8,),
+            doc="division of the reference level (*RST value unverified)",
+            manual=clients(PM + " :DISPlay:TRACe:Y1:RPOSition")),
+    Command("peak_to_ref", ":CALCulate:MARKer:MAXimum:SRLevel",
+            doc="reference level := peak level of the active trace",
+            manual=clients(PM, GH + " :CALC:MARK:MAX:SRL")),
+    Command("peak_to_center", ":CALCulate:MARKer:MAXimum:SCENter",
+            doc="centre wavelength := peak wavelength of the active trace",
+            manual=clients(GH + " :CALC:MARK:MAX:SCEN")),
+    Command("auto_center", ":CALCulate:MARKer:MAXimum:SCENter:AUTO", (Boolean(),),
+            readable=True, default=(False,), doc="peak to centre after every sweep",
+            manual=clients(PM + " :calc:mark:max:scenter:auto")),
+    Command("auto_ref", ":CALCulate:MARKer:MAXimum:SRLevel:AUTO", (Boolean(),), readable=True,
+            default=(False,), doc="peak to reference level after every sweep",
+            manual=clients(GH + " :CALC:MARK:MAX:SRL:AUTO")),
     # --- analysis ------------------------------------------------------------------------------
     Command("category", ":CALCulate:CATegory", (CATEGORIES,), readable=True, default=("WDM",),
             doc="analysis kind (query: number; WDM 11)", manual=clients(GH)),

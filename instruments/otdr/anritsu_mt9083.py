@@ -62,7 +62,8 @@ MAX_POINTS = (2_500, 12_500, 50_000)
 """Most samples a trace may have at each resolution level (this harness's model)."""
 SPACINGS_M = (0.05, 0.1, 0.2, 0.4, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 """Sample spacings the simulated instrument uses (m)."""
-CLIENT = "used by the FOMS Submarine MT9083 client; manual section not found"
+CLIENT = "clients: FOMS Submarine (C# monitoring program driving a real MT9083)"
+"""The citation of a command a third-party client sends to a real MT9083 (manual not found)."""
 NOT_GIVEN = -1.0
 """The value the simulator's handler receives for an optional parameter left out."""
 
@@ -105,39 +106,40 @@ COMMANDS = LenientPathTable(
     Command("wavelength", ":SOURce:WAVelength",
             (Number(allowed=WAVELENGTHS_NM, integer=True, reply="{:d}", unit="nm",
                     suffixes=(("NM", 1.0),), default=1550),),
-            readable=True, default=(1550,), doc=f"source wavelength (nm); {CLIENT}"),
+            readable=True, default=(1550,), manual=CLIENT, doc="source wavelength (nm)"),
     Command("range", ":SOURce:RANge",
             (Number(low=0.5, high=512.0, reply="{:.6f}", unit="km", suffixes=(("KM", 1.0),),
                     default=100.0),),
             readable=True, default=(100.0,), aliases=(":SOURce:RANGe",),
-            doc=f"distance range (km); {CLIENT}"),
+            manual=CLIENT, doc="distance range (km)"),
     Command("resolution", ":SOURce:RESolution",
             (Number(allowed=(0, 1, 2), integer=True, reply="{:d}", default=1),),
             readable=True, default=(1,),
-            doc=f"sampling resolution level: 0 Low, 1 High, 2 Very High; {CLIENT}"),
+            manual=CLIENT, doc="sampling resolution level: 0 Low, 1 High, 2 Very High"),
     Command("resolution_available", ":SOURce:RESolution:AVAilable?",
-            doc=f"levels the range allows, as 'a, b, c'; {CLIENT}"),
+            manual=CLIENT, doc="levels the range allows, as 'a, b, c'"),
     Command("pulse", ":SOURce:PULSe",
             (Number(allowed=PULSES_NS, integer=True, reply="{:d}", unit="ns",
                     suffixes=(("NS", 1.0), ("US", 1e3)), default=1000),),
-            readable=True, default=(1000,), doc=f"pulse width (ns); {CLIENT}"),
+            readable=True, default=(1000,), manual=CLIENT, doc="pulse width (ns)"),
     Command("pulse_available", ":SOURce:PULSe:AVAilable?",
-            doc=f"pulse widths (ns) the range and resolution allow, as 'a, b, c'; {CLIENT}"),
+            manual=CLIENT, doc="pulse widths (ns) the range and resolution allow, as 'a, b, c'"),
     Command("average_time", ":SOURce:AVERage:TIMe",
             (Number(low=1, high=3600, integer=True, reply="{:d}", unit="s",
                     suffixes=(("S", 1.0),), default=30),),
-            readable=True, default=(30,), doc=f"averaging time (s); {CLIENT}"),
+            readable=True, default=(30,), manual=CLIENT, doc="averaging time (s)"),
     Command("ior", ":SENSe:FIBer:IOR",
             (Number(low=1.3, high=1.7, reply="{:.6f}", default=1.4677),),
-            readable=True, default=(1.4677,), doc=f"group index of refraction; {CLIENT}"),
+            readable=True, default=(1.4677,), manual=CLIENT, doc="group index of refraction"),
     Command("backscatter", ":SENSe:FIBer:BSC",
             (Number(low=-90.0, high=-40.0, reply="{:.6f}", unit="dB", default=-81.5),),
             readable=True, default=(-81.5,),
-            doc=f"backscatter coefficient (dB, 1 ns pulse); {CLIENT}"),
-    Command("start", ":INITiate", doc=f"start an averaged acquisition (overlapped); {CLIENT}"),
+            manual=CLIENT, doc="backscatter coefficient (dB, 1 ns pulse)"),
+    Command("start", ":INITiate", manual=CLIENT,
+            doc="start an averaged acquisition (overlapped)"),
     Command("abort", ":ABORt", doc="stop the acquisition, laser off (unverified: not found)"),
     Command("ready", ":SENSe:TRACe:READy?",
-            doc=f"1 when a completed trace is ready, 0 while acquiring or before; {CLIENT}"),
+            manual=CLIENT, doc="1 when a completed trace is ready, 0 while acquiring or before"),
     Command("elapsed", ":SENSe:AVERage:ELAPsed?",
             doc="averaging time done so far (s), for progress (unverified: not found)"),
     Command("parameters", ":TRACe:PARameters?", manual=f"{MANUAL} §4.5.1 (p. 4-24)",
@@ -154,8 +156,8 @@ COMMANDS = LenientPathTable(
                  manual=f"{MANUAL} §4.5.9 (manualslib p. 80)",
                  doc="block: >u4 count, then >u2 points (0.001 dB below top of scale: "
                      "unverified); optional <start> km, <end> km, <space> samples"),
-    Command("sor", ":TRACe:LOAD:SOR?", doc=f"block: the SR-4731 .sor file of the last trace; "
-            f"{CLIENT}"),
+    Command("sor", ":TRACe:LOAD:SOR?", manual=CLIENT,
+            doc="block: the SR-4731 .sor file of the last trace"),
     Command("event_count", ":TRACe:EVENt:COUNt?",
             doc="number of events found (unverified: not found)"),
     Command("event", ":TRACe:EVENt?", (Number(low=1, integer=True),),

@@ -178,6 +178,10 @@ class SimAq6370(SimStationInstrument):
         def done() -> None:
             self._store(spectrum)
             self.status.operation.set_condition(SWEEP_DONE, True)
+            if self.value("auto_center"):
+                self.do_peak_to_center()
+            if self.value("auto_ref"):
+                self.do_peak_to_ref()
             if self.value("auto_analysis"):
                 self._analyse()
             if again:
@@ -238,6 +242,19 @@ class SimAq6370(SimStationInstrument):
     def get_format(self) -> str:
         kind, bits = self.setting("format")
         return "ASCII" if kind == "ASCii" else f"REAL,{bits}"
+
+    # --- peak search -------------------------------------------------------------------------
+    def _peak(self) -> tuple[float, float]:
+        """(wavelength m, level dBm) of the highest sample of the active trace."""
+        x_m, y = self._trace(self.value("active_trace"))
+        k = int(np.argmax(y))
+        return float(x_m[k]), float(y[k])
+
+    def do_peak_to_ref(self) -> None:
+        self.set_value("ref_level", min(max(round(self._peak()[1], 1), -90.0), 30.0))
+
+    def do_peak_to_center(self) -> None:
+        self._move(self._peak()[0], self.get_span()[0])
 
     # --- analysis ----------------------------------------------------------------------------
     def do_calculate(self) -> None:

@@ -17,7 +17,8 @@ description format. So the rules are implemented once here, on the shared tables
   header starting with ``:`` starts from the root, a common command (``*...``) leaves the
   path alone, any other header continues from the node of the previous header;
 - replies of several queries in one message go out as one response message, separated by
-  ``;`` and ended by one LF (§8.4);
+  ``;`` and ended by one terminator (§8.4; the AQ6370C remote manual, IM AQ6370C-17EN "Data
+  Inquiry", says the same of queries joined with ``;``);
 - a command error (-1xx) skips the rest of the message; an execution error (-2xx) only its
   unit; every error is queued (``:SYSTem:ERRor?``) and sets its Standard Event Status bit;
   an unknown or failing query answers nothing;
