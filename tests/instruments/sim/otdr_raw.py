@@ -9,10 +9,10 @@ import time
 from typing import Any, Iterator
 
 import pytest
-import pyvisa
 
 from instruments.sim.scpi_server import ScpiServer
 from instruments.sim.stations import otdr_ports
+from raw_client import resource_manager
 
 POLLS = 5000
 """Most completion polls a test makes before calling the instrument stuck (a count; polls are
@@ -25,13 +25,12 @@ def served(model: type, span: Any, station: str = "AKTAU") -> Iterator[Any]:
     pyvisa-py; yields the pyvisa resource (LF terminations, 10 s timeout)."""
     sim = model(span, station, otdr_ports(span))
     server = ScpiServer(sim).start()
-    rm = pyvisa.ResourceManager("@py")
-    inst = rm.open_resource(f"TCPIP::127.0.0.1::{server.port}::SOCKET",
+    inst = resource_manager().open_resource(f"TCPIP::127.0.0.1::{server.port}::SOCKET",
                             read_termination="\n", write_termination="\n", timeout=10_000)
     try:
         yield inst
     finally:
-        inst.close()  # not rm.close(): pyvisa shares one library session per backend
+        inst.close()  # the resource manager stays open: pyvisa shares it per backend
         server.shutdown()
         server.server_close()
 
