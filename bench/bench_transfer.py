@@ -49,16 +49,16 @@ class BenchAq6370(SimAq6370):
         super().__init__(load_span(), "AKTAU", {1: "FP1-F2"})
         wavelength_m = np.linspace(1528e-9, 1568e-9, POINTS)
         power_dbm = -40.0 + 25.0 * np.random.default_rng(1).random(POINTS)
-        self.format = ("REAL", 64)
+        self.set_value("format", "REAL", 64)
         self._cached = {
             "x": encode_block(wavelength_m.astype("<f8").tobytes()),
             "y": encode_block(power_dbm.astype("<f8").tobytes()),
         }
 
-    def do_trace_x(self, name: str) -> bytes:
+    def do_trace_x(self, name: str, first: int = 0, last: int = 0) -> bytes:
         return self._cached["x"]
 
-    def do_trace_y(self, name: str) -> bytes:
+    def do_trace_y(self, name: str, first: int = 0, last: int = 0) -> bytes:
         return self._cached["y"]
 
 
@@ -77,18 +77,19 @@ class RawClient:
         while b"\n" not in self.rest:
             self.rest += self.sock.recv(visa_session.LINE_READ)
         reply, _, self.rest = self.rest.partition(b"\n")
-        return reply
+        return reply.rstrip(b"\r")
 
     def query_block(self, line: bytes) -> memoryview:
         self.sock.sendall(line + b"\n")
         head = self._exact(2)
         n = int(head[1:2])
         length = int(self._exact(n))
-        buf = bytearray(length + 1)
+        tail = len(BenchAq6370.TERMINATOR)  # the AQ6370 ends a block with CR LF
+        buf = bytearray(length + tail)
         view = memoryview(buf)
         done = 0
-        while done < length + 1:
-            done += self.sock.recv_into(view[done:], length + 1 - done)
+        while done < length + tail:
+            done += self.sock.recv_into(view[done:], length + tail - done)
         return view[:length]
 
     def _exact(self, count: int) -> bytes:

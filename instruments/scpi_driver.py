@@ -50,6 +50,28 @@ class Activity:
     total: int = 0
 
 
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def parse_float(reply: str, what: str = "reply") -> float:
+    """A numeric reply as a float: NR1/NR2/NR3 with or without ``+`` sign, any exponent form
+    (``+1.55000000E-006``), surrounding blanks and a CR left by a CR LF terminator accepted;
+    anything else is a ProtocolError naming ``what``."""
+    text = reply.strip()
+    if not _NUMBER.fullmatch(text):
+        raise ProtocolError(f"{what}: not a number: {reply[:40]!r}")
+    return float(text)
+
+
+def parse_int(reply: str, what: str = "reply") -> int:
+    """A numeric reply that must be a whole number (``1``, ``+1``, ``1.0E+00``); ProtocolError
+    otherwise."""
+    value = parse_float(reply, what)
+    if value != int(value):
+        raise ProtocolError(f"{what}: not a whole number: {reply[:40]!r}")
+    return int(value)
+
+
 def parse_error_reply(reply: str) -> tuple[int, str]:
     """A ``:SYSTem:ERRor?`` reply ``<code>,"<message>"`` → (code, message); code 0 = queue empty.
 
@@ -247,7 +269,11 @@ class ScpiDriver:
         """``*TST?``: 0 is a pass; any other result raises InstrumentError with it (the
         instrument's error queue is drained into the message)."""
         result = self.ask("self_test").strip()
-        if result not in ("0", "+0"):
+        try:
+            passed = parse_int(result) == 0
+        except ProtocolError:
+            passed = False
+        if not passed:
             self.check_errors(f"*TST? returned {result}")
             raise InstrumentError(f"{self.name}: self-test failed: *TST? returned {result}")
 

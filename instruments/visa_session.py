@@ -200,7 +200,8 @@ class ScpiSession:
         """Send ``line`` and read one definite-length block; returns its payload.
 
         The payload is read in ``chunk_size`` pieces with the termination character off (binary
-        data holds ``\\n`` bytes); ``progress(bytes_done, bytes_total)`` follows each piece.
+        data holds ``\\n`` bytes); ``progress(bytes_done, bytes_total)`` follows each piece. The block
+        may end in LF or CR LF.
         """
         inst = self._inst
         self.write(line)
@@ -226,6 +227,8 @@ class ScpiSession:
                     progress(done, total)
             where = "terminator"
             tail = self._read_exact(1)
+            if tail == b"\r":  # a CR LF terminator (an AQ6370's LAN socket sends one)
+                tail = self._read_exact(1)
         except (pyvisa.errors.VisaIOError, OSError) as exc:
             raise self._error(line, exc, f"{where}, {done} of {total} payload bytes") from None
         except ProtocolError as exc:

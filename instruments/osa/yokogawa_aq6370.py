@@ -1,14 +1,22 @@
 """Yokogawa AQ6370-class optical spectrum analyser over its LAN socket (port 10001).
 
-Follows the AQ6370 series remote control manual: the LAN login handshake (``open "user"``,
-answered ``AUTHENTICATE CRAM-MD5.``, then the password, answered ``ready``), single sweep
-``:INITiate:SMODe SINGle`` + ``:INITiate``, completion polled with ``:STATus:OPERation:EVENt?``
-(bit 0 = sweep done), resolution ``:SENSe:BANDwidth:RESolution``, and traces as REAL,64
-binary blocks from ``:TRACe:X? TRA`` (wavelength in m) and ``:TRACe:Y? TRA`` (dBm).
-WDM analysis of the last sweep: ``:CALCulate:CATegory WDM``, ``:CALCulate`` (execute), then
-``:CALCulate:DATA?`` answers in ASCII ``<n>,<wl 1>,<level 1>,<noise 1>,<snr 1>,...,<snr n>``
-(wavelength in m, level in dBm in the resolution bandwidth at the channel peak, noise in dBm in
-the noise bandwidth ``:CALCulate:PARameter:WDM:NBW``, default 0.1 nm, SNR in dB).
+The command tree, and what each command was checked against, is in
+:mod:`instruments.osa.aq6370_commands`. The dialogue: the LAN login (``open "user"``,
+answered ``AUTHENTICATE CRAM-MD5.``, then the password, answered ``ready`` — compared without
+regard to case, PyMeasure expects ``READY``), ``:FORMat:DATA REAL,64`` after each (re)connect
+(``*RST`` would bring back ASCII), single sweep ``:INITiate:SMODe SINGle`` + ``:INITiate``,
+completion polled with ``:STATus:OPERation:EVENt?`` (bit 0 = sweep done; a deadline, then
+``:ABORt``), resolution ``:SENSe:BANDwidth:RESolution``, traces as REAL,64 little-endian blocks
+from ``:TRACe:X? TRA`` (wavelength in m) and ``:TRACe:Y? TRA`` (dBm).
+WDM analysis of the last sweep: ``:CALCulate:CATegory WDM``, display type ABSolute,
+``:CALCulate`` (execute) and ``*OPC?``, then ``:CALCulate:DATA?`` answers in ASCII
+``<n>,<wl 1>,<level 1>,<offset wl 1>,<offset level 1>,<noise 1>,<snr 1>,...`` (wavelengths in m,
+level in dBm in the resolution bandwidth at the channel peak, offsets from the first channel
+in m and dB, noise in dBm in the noise bandwidth ``:CALCulate:PARameter:WDM:NBW``, default
+0.1 nm, SNR in dB): the layout a public AQ6370 client parses (our earlier 4-column layout
+was from memory and is gone).
+Replies may end in CR LF (the LAN socket does) and numbers may carry ``+`` signs and any
+exponent form; both are accepted.
 A 1xN switch in front of the input is addressed with ``:ROUTe:CLOSe``.
 """
 
@@ -17,42 +25,32 @@ from __future__ import annotations
 import numpy as np
 
 from instruments.errors import InstrumentError, ProtocolError
+from instruments.osa.aq6370_commands import COMMANDS
 from instruments.protocols import Osa, OsaSettings, Spectrum
-from instruments.scpi_driver import ScpiDriver
-from instruments.scpi_table import COMMON_COMMANDS, Command, CommandTable, Nanometres
+from instruments.scpi_driver import ScpiDriver, parse_int
+from instruments.scpi_table import Nanometres
 
 MODEL = "yokogawa-aq6370"
 
-COMMANDS = CommandTable(
-    *COMMON_COMMANDS,
-    Command("sweep_mode", ":INITiate:SMODe", (str,), doc="SINGle | REPeat | AUTO"),
-    Command("start_wl", ":SENSe:WAVelength:STARt", (Nanometres,), doc="sweep start (nm)"),
-    Command("stop_wl", ":SENSe:WAVelength:STOP", (Nanometres,), doc="sweep stop (nm)"),
-    Command("rbw", ":SENSe:BANDwidth:RESolution", (Nanometres,), doc="resolution bandwidth (nm)"),
-    Command("points", ":SENSe:SWEep:POINts", (int,), doc="sampling points"),
-    Command("format", ":FORMat:DATA", (str, int), doc="REAL,64 = float64 little-endian blocks"),
-    Command("start", ":INITiate", doc="start a sweep"),
-    Command("abort", ":ABORt", doc="stop the sweep"),
-    Command("event", ":STATus:OPERation:EVENt?", doc="operation event register; bit 0 sweep done "
-            "(reading clears it)", repeatable=False),
-    Command("trace_x", ":TRACe:X?", (str,), doc="wavelength axis (m) of trace TRA..TRG"),
-    Command("trace_y", ":TRACe:Y?", (str,), doc="level axis (dBm) of trace TRA..TRG"),
-    Command("category", ":CALCulate:CATegory", (str,), doc="analysis kind: WDM | DFBLD | ..."),
-    Command("calculate", ":CALCulate", doc="run the selected analysis on the active trace"),
-    Command("calc_data", ":CALCulate:DATA?", doc="analysis result; WDM: n, then wavelength (m), "
-            "level (dBm), noise (dBm in NBW), SNR (dB) per channel"),
-)
+__all__ = ["COMMANDS", "MODEL", "YokogawaAq6370", "format_wdm_table", "parse_wdm_table"]
 
 WDM_FIELDS = ("center_nm", "power_dbm", "noise_dbm", "osnr_db")
 """One row of the WDM table: peak wavelength (nm), level (dBm in the RBW), noise (dBm in the
 noise bandwidth), SNR (dB, level minus noise)."""
+WDM_COLUMNS = 6
+"""Values per channel in a display-type ABSolute WDM reply."""
 
 
-def format_wdm_table(rows: list[dict[str, float]]) -> str:
-    """The ``:CALCulate:DATA?`` reply of a WDM analysis (wavelengths sent in m, as the AQ6370)."""
+def format_wdm_table(rows: list[dict[str, float]], spacing: bool = False) -> str:
+    """The ``:CALCulate:DATA?`` reply of a WDM analysis (display type ABSolute): columns 3-4
+    are the offset from the first channel, or with ``spacing`` the step from the previous one
+    (wavelengths sent in m, as the AQ6370)."""
     values = [str(len(rows))]
-    for r in rows:
+    for i, r in enumerate(rows):
+        ref = rows[i - 1] if spacing and i else (r if spacing else rows[0])
         values += [f"{r['center_nm'] * 1e-9:+.8E}", f"{r['power_dbm']:+.3f}",
+                   f"{(r['center_nm'] - ref['center_nm']) * 1e-9:+.8E}",
+                   f"{r['power_dbm'] - ref['power_dbm']:+.3f}",
                    f"{r['noise_dbm']:+.3f}", f"{r['osnr_db']:+.3f}"]
     return ",".join(values)
 
@@ -62,13 +60,14 @@ def parse_wdm_table(reply: str) -> list[dict[str, float]]:
     try:
         values = [float(v) for v in reply.strip().split(",")]
         count = int(values[0])
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, OverflowError):
         raise ProtocolError(f"unreadable WDM analysis reply {reply[:60]!r}") from None
-    if count < 0 or len(values) != 1 + 4 * count:
-        raise ProtocolError(f"WDM analysis reply says {count} channels but holds {len(values) - 1} values")
+    if count < 0 or values[0] != count or len(values) != 1 + WDM_COLUMNS * count:
+        raise ProtocolError(f"WDM analysis reply says {values[0]:g} channels but holds "
+                            f"{len(values) - 1} values ({WDM_COLUMNS} per channel)")
     rows = []
     for k in range(count):
-        wl_m, level, noise, snr = values[1 + 4 * k:5 + 4 * k]
+        wl_m, level, _, _, noise, snr = values[1 + WDM_COLUMNS * k:1 + WDM_COLUMNS * (k + 1)]
         rows.append(dict(zip(WDM_FIELDS, (wl_m * 1e9, level, noise, snr))))
     return rows
 
@@ -111,11 +110,11 @@ class YokogawaAq6370(ScpiDriver, Osa):
         self.check_errors("FORMat:DATA REAL,64")
 
     def _login(self, user: str, password: str) -> None:
-        reply = self.session.query(f'open "{user}"')
-        if reply != LOGIN_PROMPT:
+        reply = self.session.query(f'open "{user}"').strip()
+        if reply.upper() != LOGIN_PROMPT.upper():
             raise InstrumentError(f"{self.name}: unexpected login prompt {reply!r}")
-        reply = self.session.query(password or "anonymous")
-        if reply != LOGIN_READY:
+        reply = self.session.query(password or "anonymous").strip()
+        if reply.upper() != LOGIN_READY.upper():
             raise InstrumentError(f"{self.name}: login refused: {reply!r}")
 
     def select_port(self, port: int) -> None:
@@ -124,11 +123,7 @@ class YokogawaAq6370(ScpiDriver, Osa):
         self._port = port
 
     def _sweep_done(self) -> bool:
-        reply = self.ask("event")
-        try:
-            return int(reply) & 1 == 1
-        except ValueError:
-            raise ProtocolError(f"{self.name}: unreadable event register {reply!r}") from None
+        return parse_int(self.ask("operation_event"), f"{self.name}: event register") & 1 == 1
 
     def sweep(self, settings: OsaSettings) -> Spectrum:
         self.send("sweep_mode", "SINGle")
@@ -137,7 +132,7 @@ class YokogawaAq6370(ScpiDriver, Osa):
         self.send("rbw", Nanometres(settings.rbw_nm))
         self.send("points", settings.points)
         self.check_errors("configuring the sweep")
-        self.ask("event")  # reading the event register clears it
+        self.ask("operation_event")  # reading the event register clears it
         expected_s = max(MIN_SWEEP_S, SWEEP_S_PER_POINT * settings.points)
         self.run_operation("start", self._sweep_done, self.deadline(expected_s), "OSA sweep", "abort")
         x = self.ask_block("trace_x", "TRA", decode=_float64)
@@ -150,6 +145,8 @@ class YokogawaAq6370(ScpiDriver, Osa):
 
     def wdm_table(self) -> list[dict[str, float]]:
         self.send("category", "WDM")
+        self.send("wdm_display", "ABSolute")
         self.send("calculate")
+        self.ask("operation_complete?")  # the analysis may be overlapped; wait for it
         self.check_errors("WDM analysis")
         return parse_wdm_table(self.ask("calc_data"))

@@ -7,7 +7,7 @@ line (``station=AKTAU,role=otdr,fault=drop,after_bytes=100000``)::
     instrument_faults:
       - {station: AKTAU, role: otdr, fault: drop, after_bytes: 100000}     # TRAC:LOAD:DATA? cut
       - {station: SUMGAIT, role: osa, fault: garble, command: trace_y, times: 1}
-      - {station: AKTAU, role: otdr, fault: busy}                          # :STAT:MEAS? stays 1
+      - {station: AKTAU, role: otdr, fault: busy}                          # the shot never ends
       - {station: AKTAU, role: otdr, fault: error, command: route, error: '-350,"Queue overflow"'}
       - {station: SUMGAIT, role: transponder, fault: delay, delay_s: 12, command: RTRV-PM-OCH}
 

@@ -1,104 +1,114 @@
 """Simulated EXFO FTB-7000-class OTDR behind a 1xN switch, serving the span model over SCPI.
 
-Parses with the driver's own command table (:mod:`instruments.otdr.exfo_ftb7000`). The
-acquisition, its physics, the instrument's analysis, the .sor file and the ``busy`` fault are
-those of :class:`~instruments.sim.otdr_mt9083.SimMt9083` (one simulated OTDR engine, two
-dialects); this class converts the FTB-7000's SI units and speaks its trace and event formats.
-The other faults are applied by :class:`~instruments.sim.scpi_server.SimScpiInstrument`.
+Runs the model's command table (:mod:`instruments.otdr.exfo_ftb7000`, where each command's
+source is cited) on the shared SCPI engine; the acquisition, analysis and .sor file are
+:class:`~instruments.sim.otdr_common.SimOtdr`'s. Settings are held in SI units (m, s) as the
+table declares them and answered in EXFO's NR3 form. Only the first capability exists
+(``[1..n]`` = 1; another is -114) and only ``TRC1`` (the single-wavelength acquisition) holds
+a trace (``TRC2``-``TRC4`` are legal labels with no data: -230).
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from instruments.errors import ProtocolError
 from instruments.ieee488 import encode_block
-from instruments.otdr.exfo_ftb7000 import COMMANDS, TRACE, encode_event, encode_trace_block
+from instruments.otdr.exfo_ftb7000 import (COMMANDS, TRACE, encode_event, encode_trace_block,
+                                           exfo_nr3)
+from instruments.protocols import OtdrSettings
+from instruments.scpi_params import ScpiError
 from instruments.sim.faults import InstrumentFaults
-from instruments.sim.otdr_mt9083 import SimMt9083
+from instruments.sim.otdr_common import SimOtdr
 from instruments.sim.span import Span
 
 EVENT_CODES = {"reflective": 3, "end": 4}
 """Analysis kinds to ``:CALCulate:EVENt?`` types (non-reflective: 1 loss, 2 gain)."""
 
 
-class SimFtb7000(SimMt9083):
+def _capability(n: int) -> None:
+    if n != 1:
+        raise ScpiError(-114, f"capability {n}: this module has one")
+
+
+class SimFtb7000(SimOtdr):
     """An FTB-7000-class OTDR at ``station``; switch port n is patched to ``ports[n]``."""
 
     COMMANDS = COMMANDS
 
     def __init__(self, span: Span, station: str, ports: dict[int, str], serial: str = "700001",
                  faults: InstrumentFaults | None = None) -> None:
-        super().__init__(span, station, ports, serial=serial, faults=faults)
+        super().__init__(span, station, ports, faults)
         self.IDN = f"EXFO,FTB-7600E-XCC,{serial},SIM-{station}"
-        self.binary = False
 
-    def do_format(self, mode: str) -> None:
-        mode = mode.upper()
-        if mode in ("PACK", "PACKED"):
-            self.binary = True
-        elif mode in ("ASC", "ASCII"):
-            self.binary = False
-        else:
-            raise ProtocolError(f'-224,"Illegal parameter value;format {mode}"')
+    def acquisition_settings(self) -> OtdrSettings:
+        return OtdrSettings(
+            wavelength_nm=round(float(self.value("wavelength", 1)) * 1e9, 3),
+            pulse_width_ns=round(float(self.value("pulse", 1)) * 1e9, 3),
+            range_km=float(self.value("range", 1)) / 1000.0,
+            averaging_s=float(self.value("average_time", 1)),
+            resolution_m=float(self.value("resolution", 1)),
+            group_index=float(self.value("ior", 1)))
 
-    def do_wavelength(self, nm: float) -> None:
-        super().do_wavelength(round(float(nm), 3))
+    def _labelled(self, n: int, label: str) -> tuple[np.ndarray, str, OtdrSettings]:
+        _capability(n)
+        if label != TRACE:
+            raise ScpiError(-230, f"no acquisition at {label}")
+        return self.completed()
 
-    def do_pulse(self, s: float) -> None:
-        super().do_pulse(round(s * 1e9, 3))
+    # --- acquisition ---------------------------------------------------------------------------
+    def do_start(self) -> None:
+        self.begin_acquisition()
 
-    def do_range(self, m: float) -> None:
-        super().do_range(m / 1000.0)
+    def do_abort(self) -> None:
+        self.abort_acquisition()
 
-    def do_get_wavelength(self) -> str:
-        return f"{self.settings.wavelength_nm * 1e-9:.6E}"
+    def do_elapsed(self) -> str:
+        return exfo_nr3(self.elapsed_s())
 
-    def do_get_pulse(self) -> str:
-        return f"{self.settings.pulse_width_ns * 1e-9:.6E}"
-
-    def do_get_range(self) -> str:
-        return f"{self.settings.range_km * 1000.0:.6E}"
-
-    def do_get_average_time(self) -> str:
-        return f"{self.settings.averaging_s:.6E}"
-
-    def do_get_resolution(self) -> str:
-        return f"{self.settings.resolution_m:.6E}"
-
-    def do_get_ior(self) -> str:
-        return f"{self.settings.group_index:.6E}"
-
-    def _label(self, label: str) -> None:
-        if label.upper() != TRACE:
-            raise ProtocolError(f'-224,"Illegal parameter value;trace {label}"')
-
-    def do_points(self, label: str) -> str:
-        self._label(label)
-        trace, _, _ = self._completed()
+    # --- results -------------------------------------------------------------------------------
+    def do_points(self, n: int, label: str) -> str:
+        trace, _, _ = self._labelled(n, label)
         return str(len(trace))
 
-    def do_data(self, label: str) -> bytes | str:
-        self._label(label)
-        trace, _, _ = self._completed()
-        if not self.binary:
-            return ",".join(f"{v:.4E}" for v in trace)
-        return encode_block(encode_trace_block(trace))
+    def do_data(self, n: int, label: str) -> bytes | str:
+        trace, _, _ = self._labelled(n, label)
+        if str(self.value("format")).upper().startswith("PACK"):
+            return encode_block(encode_trace_block(trace))
+        return ",".join(exfo_nr3(v) for v in trace)
 
-    def do_sor(self, label: str) -> bytes:
-        self._label(label)
-        return encode_block(self.sor_bytes())
+    def do_backscatter(self, n: int, label: str) -> str:
+        _capability(n)
+        if label != TRACE or self._trace is None:
+            return exfo_nr3(0.0)  # *RST clears the RBS value: 0 (guide p. 358)
+        return exfo_nr3(self.backscatter_db())
 
-    def do_event_count(self, label: str) -> str:
-        self._label(label)
-        self._analysed = self.analysed_events()
-        return str(len(self._analysed))
+    def do_event_count(self, n: int, label: str) -> str:
+        self._labelled(n, label)
+        return str(len(self.analysed_events()))
 
-    def do_event(self, label: str, n: int) -> bytes:
-        self._label(label)
-        if not self._analysed:
-            self._analysed = self.analysed_events()
-        if not 1 <= n <= len(self._analysed):
-            raise ProtocolError(f'-222,"Data out of range;event {n}"')
-        e = self._analysed[n - 1]
+    def do_event(self, n: int, label: str, index: int) -> bytes:
+        self._labelled(n, label)
+        found = self.analysed_events()
+        if not 1 <= index <= len(found):
+            raise ProtocolError(f'-222,"Data out of range;event {index}"')
+        e = found[index - 1]
         code = EVENT_CODES.get(e["kind"], 1 if e["loss_db"] >= 0 else 2)
         return encode_block(encode_event(e["distance_m"], code, e["loss_db"],
                                          e["reflectance_db"] or 0.0, e["cumulative_db"]))
+
+    def do_sor(self, n: int, label: str) -> bytes:
+        self._labelled(n, label)
+        return encode_block(self.sor_bytes())
+
+
+def _setting_handler(name: str):  # -> a do_<setting> method
+    def handler(self: SimFtb7000, n: int, value: float) -> None:
+        """The engine stores the value; a capability other than 1 is refused (-114)."""
+        _capability(n)
+    handler.__name__ = f"do_{name}"
+    return handler
+
+
+for _name in ("wavelength", "pulse", "range", "average_time", "resolution", "ior"):
+    setattr(SimFtb7000, f"do_{_name}", _setting_handler(_name))

@@ -1,33 +1,39 @@
 """Simulated Anritsu MT9083-class OTDR behind a 1xN switch, serving the span model over SCPI.
 
-Parses with the driver's own command table (:mod:`instruments.otdr.anritsu_mt9083`). A ``busy``
-instrument fault keeps ``:STAT:MEAS?`` at 1 after ``:INIT`` (until ``:ABOR``); the other faults
-are applied by :class:`~instruments.sim.scpi_server.SimScpiInstrument`.
+Runs the model's command table (:mod:`instruments.otdr.anritsu_mt9083`, where each command's
+source is cited) on the shared SCPI engine; the acquisition, analysis and .sor file are
+:class:`~instruments.sim.otdr_common.SimOtdr`'s. The settings are stored by the engine and
+read back with their query forms. Errors as the manual writes them: a query on a missing
+trace queues ``-400,"std_queryGen, Trace Not Ready"`` (§4.5.1), ``TRACe:ANALyze`` while a
+shot runs ``-200,"std_execGen, Test is Active"`` (§4.5.2). ``*IDN?`` answers
+``ANRITSU,MT9083C2,...``; the real instrument very likely writes ``ANRITSU, MT9083C2, ...``
+(the FOMS client splits its reply on ``", "``): the drivers and the harness strip the fields,
+so either form reads the same (tested at byte level), and the simulator keeps the form the
+rest of the harness's tests expect.
 """
 
 from __future__ import annotations
-
-import time
-from dataclasses import replace
 
 import numpy as np
 
 from instruments.errors import ProtocolError
 from instruments.ieee488 import encode_block
-from harness.sor import GenParams, SupParams, record_from_trace, write_sor
-from instruments.otdr.anritsu_mt9083 import COMMANDS, encode_event, encode_trace_block
+from instruments.otdr.anritsu_mt9083 import (COMMANDS, MAX_POINTS, NOT_GIVEN, PULSES_NS,
+                                             encode_event, encode_trace_block,
+                                             format_parameters, sample_spacing_m)
 from instruments.protocols import OtdrSettings
 from instruments.sim.faults import InstrumentFaults
-from instruments.sim.otdr_physics import (events_from, visible_end, check_live_fibre,
-                                          dynamic_range_db, launch_cord_m, otdr_trace)
-from instruments.sim.scpi_server import SimStationInstrument
-from instruments.sim.span import Span, at_wavelength
+from instruments.sim.otdr_common import SimOtdr
+from instruments.sim.span import Span
 
-PULSES_NS = (3, 10, 20, 50, 100, 200, 500, 1000, 2000, 4000, 10000, 20000)
-WAVELENGTHS_NM = (1310.0, 1550.0, 1625.0)
+TRACE_NOT_READY = '-400,"std_queryGen, Trace Not Ready"'
+TEST_ACTIVE = '-200,"std_execGen, Test is Active"'
+NO_TRACE = '-200,"std_execGen, Trace Not Ready"'
+LIGHT_M_PER_S = 299_792_458.0
+KIND_LETTER = {"non-reflective": "S", "reflective": "R", "end": "E"}
 
 
-class SimMt9083(SimStationInstrument):
+class SimMt9083(SimOtdr):
     """An MT9083-class OTDR at ``station``; switch port n is patched to ``ports[n]``."""
 
     COMMANDS = COMMANDS
@@ -36,151 +42,87 @@ class SimMt9083(SimStationInstrument):
                  faults: InstrumentFaults | None = None) -> None:
         super().__init__(span, station, ports, faults)
         self.IDN = f"ANRITSU,MT9083C2,{serial},SIM-{station}"
-        self.settings = OtdrSettings()
-        self._started: float | None = None
-        self._trace: np.ndarray | None = None
-        self._shot: tuple[str, OtdrSettings] | None = None
-        """(fibre, settings) of the last acquisition started."""
-        self._analysed: list[dict] = []
 
-    def do_wavelength(self, nm: float) -> None:
-        if nm not in WAVELENGTHS_NM:
-            raise ProtocolError(f'-222,"Data out of range;wavelength {nm:g} nm"')
-        self.settings = replace(self.settings, wavelength_nm=nm)
+    def acquisition_settings(self) -> OtdrSettings:
+        range_km = float(self.value("range"))
+        return OtdrSettings(
+            wavelength_nm=float(self.value("wavelength")),
+            pulse_width_ns=float(self.value("pulse")), range_km=range_km,
+            averaging_s=float(self.value("average_time")),
+            resolution_m=sample_spacing_m(range_km, int(self.value("resolution"))),
+            group_index=float(self.value("ior")))
 
-    def do_pulse(self, ns: float) -> None:
-        if ns not in PULSES_NS:
-            raise ProtocolError(f'-222,"Data out of range;pulse {ns:g} ns"')
-        self.settings = replace(self.settings, pulse_width_ns=ns)
+    def _trace_ready(self, error: str = TRACE_NOT_READY) -> tuple[np.ndarray, str, OtdrSettings]:
+        return self.completed(ProtocolError(error))
 
-    def do_range(self, km: float) -> None:
-        if not 0.5 <= km <= 512.0:
-            raise ProtocolError(f'-222,"Data out of range;range {km:g} km"')
-        self.settings = replace(self.settings, range_km=km)
+    # --- set-up (the settings themselves are stored and answered by the engine) ---------------
+    def do_resolution_available(self) -> str:
+        return ", ".join(str(level) for level in range(len(MAX_POINTS)))
 
-    def do_average_time(self, s: float) -> None:
-        if not 1.0 <= s <= 3600.0:
-            raise ProtocolError(f'-222,"Data out of range;averaging {s:g} s"')
-        self.settings = replace(self.settings, averaging_s=s)
+    def do_pulse_available(self) -> str:
+        return ", ".join(str(p) for p in PULSES_NS)
 
-    def do_resolution(self, m: float) -> None:
-        if not 0.05 <= m <= 100.0 or self.settings.range_km * 1000 / m > 256_000:
-            raise ProtocolError(f'-222,"Data out of range;resolution {m:g} m"')
-        self.settings = replace(self.settings, resolution_m=m)
-
-    def do_ior(self, n: float) -> None:
-        if not 1.3 <= n <= 1.7:
-            raise ProtocolError(f'-222,"Data out of range;IOR {n:g}"')
-        self.settings = replace(self.settings, group_index=n)
-
+    # --- acquisition ---------------------------------------------------------------------------
     def do_start(self) -> None:
-        check_live_fibre(self.span, self.ports[self.port], self.station)
-        self._trace = otdr_trace(self.span, self.ports[self.port], self.station, self.settings,
-                                 launch_cord_m(self.span))
-        self._shot = (self.ports[self.port], self.settings)
-        self._started = time.monotonic()
+        self.begin_acquisition()
 
     def do_abort(self) -> None:
-        self._started = None
+        self.abort_acquisition()
 
-    def _elapsed_s(self) -> float:
-        if self._started is None:
-            return 0.0
-        return (time.monotonic() - self._started) / self.span.time_scale
-
-    def do_measuring(self) -> str:
-        running = self._started is not None and (
-            self.faults.busy or self._elapsed_s() < self.settings.averaging_s)
-        return "1" if running else "0"
+    def do_ready(self) -> str:
+        return "0" if self.acquiring() or self._trace is None else "1"
 
     def do_elapsed(self) -> str:
-        return f"{min(self._elapsed_s(), self.settings.averaging_s):.1f}"
+        return f"{self.elapsed_s():.1f}"
 
+    # --- results -------------------------------------------------------------------------------
     def do_parameters(self) -> str:
-        s = self.settings
-        points = int(round(s.range_km * 1000 / s.resolution_m))
-        return (f"{s.wavelength_nm:.0f},{s.range_km:g},{s.pulse_width_ns:g},{s.averaging_s:g},"
-                f"{s.resolution_m:g},{s.group_index:.5f},{points}")
+        trace, _, s = self._trace_ready()
+        spacing = s.resolution_m
+        averages = int(s.averaging_s * LIGHT_M_PER_S / (2 * s.group_index * s.range_km * 1000))
+        return format_parameters(s.wavelength_nm, len(trace) * spacing / 1000.0,
+                                 s.pulse_width_ns, averages, spacing, s.group_index,
+                                 float(self.value("backscatter")), 1)
 
-    def do_data(self) -> bytes:
-        if self._trace is None or self.do_measuring() == "1":
-            raise ProtocolError('-230,"Data corrupt or stale;no completed acquisition"')
-        return encode_block(encode_trace_block(self._trace))
-
-    # --- the instrument's own analysis and the .sor hand-over (shared with SimFtb7000) -------
-    ANALYSIS_MARGIN_DB = 5.0
-    """Events are found up to this far above the noise (dB below the one-way dynamic range)."""
-
-    def _completed(self) -> tuple[np.ndarray, str, OtdrSettings]:
-        if self._trace is None or self._shot is None or self.do_measuring() == "1":
-            raise ProtocolError('-230,"Data corrupt or stale;no completed acquisition"')
-        return self._trace, *self._shot
-
-    def analysed_events(self) -> list[dict]:
-        """The events this instrument's analysis reports for the last acquisition: the span's
-        events as seen from this station, up to the fibre end or to where the backscatter
-        falls within ``ANALYSIS_MARGIN_DB`` of the noise ("end of analysis"). Each: distance_m
-        (from the front panel, launch cord included, as the trace), loss_db, reflectance_db
-        (None if non-reflective), kind (non-reflective, reflective, end), cumulative_db
-        (one-way loss from the ODF, dB)."""
-        _, fibre_name, s = self._completed()
-        fibre = self.span.fibre(fibre_name)
-        first = self.station == self.span.stations[0]
-        alpha = at_wavelength(fibre.attenuation_db_per_km, s.wavelength_nm)
-        reach = dynamic_range_db(self.span, s) - self.ANALYSIS_MARGIN_DB
-        end_km, end_reflectance = visible_end(self.span, fibre, first)
-        found, steps, cord = [], 0.0, launch_cord_m(self.span)
-        for km, loss, reflectance in events_from(self.span, fibre, first, s.wavelength_nm):
-            cumulative = alpha * km + steps
-            if km >= end_km or km > s.range_km or cumulative > reach:
-                break
-            steps += loss
-            found.append({"distance_m": km * 1000.0 + cord, "loss_db": loss,
-                          "reflectance_db": reflectance,
-                          "kind": "non-reflective" if reflectance is None else "reflective",
-                          "cumulative_db": cumulative + loss})
-        end_loss = alpha * end_km + steps
-        if end_loss <= reach and end_km <= s.range_km:
-            found.append({"distance_m": end_km * 1000.0 + cord, "loss_db": 0.0,
-                          "reflectance_db": end_reflectance, "kind": "end",
-                          "cumulative_db": end_loss})
-        else:
-            last_km = (found[-1]["distance_m"] - cord) / 1000.0 if found else 0.0
-            km = min(last_km + (reach - alpha * last_km - steps) / alpha, s.range_km)
-            found.append({"distance_m": km * 1000.0 + cord, "loss_db": 0.0, "reflectance_db": None,
-                          "kind": "end", "cumulative_db": alpha * km + steps})
-        return found
-
-    def sor_bytes(self) -> bytes:
-        """The last acquisition as a Telcordia SR-4731 file, written by harness.sor.writer."""
-        trace, fibre_name, s = self._completed()
-        maker, model, serial, firmware = (self.IDN.split(",") + ["", "", "", ""])[:4]
-        other = next((st for st in self.span.stations if st != self.station), self.station)
-        events = [{"distance_m": e["distance_m"], "loss_db": e["loss_db"],
-                   "reflectance_db": e["reflectance_db"], "code": e["kind"]}
-                  for e in self.analysed_events()]
-        record = record_from_trace(
-            np.arange(len(trace), dtype=np.float64) * s.resolution_m, trace,
-            wavelength_nm=s.wavelength_nm, pulse_width_ns=s.pulse_width_ns,
-            group_index=s.group_index, averaging_s=s.averaging_s, events=events,
-            supplier=SupParams(name=maker, mainframe_id=model, mainframe_sn=serial,
-                               software_rev=firmware),
-            general=GenParams(fibre_id=fibre_name, nominal_wavelength_nm=int(s.wavelength_nm),
-                              originating_location=self.station, terminating_location=other))
-        return write_sor(record)
+    def do_data(self, start_km: float, end_km: float, space: int) -> bytes:
+        trace, _, s = self._trace_ready()
+        if start_km == NOT_GIVEN:
+            return encode_block(encode_trace_block(trace))
+        spacing_km = s.resolution_m / 1000.0
+        last = len(trace) - 1
+        first = int(round(start_km / spacing_km))
+        stop = last if end_km == NOT_GIVEN else int(round(end_km / spacing_km))
+        if end_km != NOT_GIVEN and stop == last + 1:  # <end> may be the whole range (§4.5.9)
+            stop = last
+        step = 1 if space == NOT_GIVEN else int(space)
+        if not 0 <= first <= stop <= last:
+            raise ProtocolError(f'-222,"Data out of range;{start_km:g} to '
+                                f'{end_km if end_km != NOT_GIVEN else last * spacing_km:g} km"')
+        return encode_block(encode_trace_block(trace[first:stop + 1:step]))
 
     def do_sor(self) -> bytes:
+        self._trace_ready()
         return encode_block(self.sor_bytes())
 
     def do_analyze(self) -> None:
-        self._analysed = self.analysed_events()
+        if self.acquiring():
+            raise ProtocolError(TEST_ACTIVE)
+        self._trace_ready(NO_TRACE)
+        self.analysed_events()
+
+    def do_analyzed(self) -> str:
+        self._trace_ready()
+        return "1" if self._analysed is not None else "0"
 
     def do_event_count(self) -> str:
-        return str(len(self._analysed))
+        self._trace_ready()
+        return str(len(self._analysed or []))
 
     def do_event(self, n: int) -> str:
-        if not 1 <= n <= len(self._analysed):
+        self._trace_ready()
+        found = self._analysed or []
+        if not 1 <= n <= len(found):
             raise ProtocolError(f'-222,"Data out of range;event {n}"')
-        e = self._analysed[n - 1]
-        kind = {"non-reflective": "S", "reflective": "R", "end": "E"}[e["kind"]]
-        return encode_event(e["distance_m"], kind, e["loss_db"], e["reflectance_db"])
+        e = found[n - 1]
+        return encode_event(e["distance_m"], KIND_LETTER[e["kind"]], e["loss_db"],
+                            e["reflectance_db"])

@@ -31,9 +31,9 @@ OSA = OsaSettings(points=2001)
 
 DIALECT = {
     "anritsu-mt9083": {"idn": "ANRITSU", "data": r":TRAC:LOAD:DATA\?", "start": ":INIT",
-                       "block_bytes": 100_004},
-    "exfo-ftb7000": {"idn": "EXFO", "data": r":TRAC:DATA\? TRC1", "start": ":INIT:IMM",
-                     "block_bytes": 200_000},
+                       "poll": "ready", "block_bytes": 100_004},
+    "exfo-ftb7000": {"idn": "EXFO", "data": r":TRAC1:DATA\? TRC1", "start": ":INIT:IMM",
+                     "poll": "operation_condition", "block_bytes": 200_000},
 }
 """What differs between the OTDR dialects as seen in the driver's messages."""
 
@@ -96,8 +96,8 @@ def test_reply_slower_than_the_timeout_is_retried_twice_then_a_timeout(faulty_ot
 
 
 def test_one_slow_reply_is_recovered_by_the_retry(faulty_otdr, otdr_model, stopwatch):
-    resource, sim = faulty_otdr({"fault": "delay", "delay_s": 2, "command": "measuring",
-                                 "times": 1})
+    resource, sim = faulty_otdr({"fault": "delay", "delay_s": 2,
+                                 "command": DIALECT[otdr_model]["poll"], "times": 1})
     with open_otdr(resource, otdr_model) as otdr, \
             stopwatch("delay, one-shot, during the poll") as sw:
         trace = otdr.measure(OTDR)
@@ -251,11 +251,12 @@ def test_error_pushed_after_a_command_fails_that_step_once(faulty_otdr, otdr_mod
 
 def test_lost_reply_to_a_state_changing_query_is_not_retried(faulty, stopwatch):
     """Reading :STAT:OPER:EVEN? clears it: asking again could lose the sweep-done bit."""
-    resource, sim = faulty("osa", {"fault": "delay", "delay_s": 2, "command": "event", "times": 1})
+    resource, sim = faulty("osa", {"fault": "delay", "delay_s": 2, "command": "operation_event",
+                                     "times": 1})
     with open_osa(resource) as osa, stopwatch("OSA event register reply lost") as sw:
         with pytest.raises(InstrumentTimeout, match=r"EVEN\?' not retried \(reading it changes"):
             osa.sweep(OSA)
-    assert sim.received["event"] == 1 and sw.elapsed < BOUND_S
+    assert sim.received["operation_event"] == 1 and sw.elapsed < BOUND_S
 
 
 # --- progress ----------------------------------------------------------------------------------

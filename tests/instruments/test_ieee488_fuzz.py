@@ -40,13 +40,13 @@ def _recorded() -> dict[str, bytes]:
     span = load_span()
     otdr = SimMt9083(span, "AKTAU", otdr_ports(span))
     session: dict = {}
-    _ask(otdr, session, ":ROUT:CLOS 1", ":SOUR:WAV 1550", ":SENS:PULS 1000",
-                 ":SENS:RANG 20", ":SENS:AVER:TIME 1", ":SENS:RES 20", ":INIT")
+    _ask(otdr, session, ":ROUT:CLOS 1", ":SOUR:WAV 1550", ":SOUR:PULS 1000",
+                 ":SOUR:RAN 20", ":SOUR:AVER:TIM 1", ":SOUR:RES 0", ":INIT")
     for _ in range(500):  # the simulator averages in compressed time
-        if _ask(otdr, session, ":STAT:MEAS?").strip() == b"0":
+        if _ask(otdr, session, ":SENS:TRAC:READ?").strip() == b"1":
             break
         time.sleep(0.01)
-    trace = _ask(otdr, session, ":TRAC:LOAD:DATA?")
+    trace = _ask(otdr, session, ":TRAC:LOAD:DATA? 0,7.992,1")  # §4.5.9: the first 8 km
     errors = [_ask(otdr, session, ":SYST:ERR?"), _ask(otdr, session, ":BOGUS"),
               _ask(otdr, session, ":SYST:ERR?")]
     osa = SimAq6370(span, "AKTAU", {1: "FP1-F2"})
@@ -115,7 +115,7 @@ def parse_error(reply: str) -> None:
 
 def test_recorded_seeds_decode():
     level = decode_trace_block(decode_block(RECORDED["trace"]))
-    assert len(level) == 1000 and level.min() < -1.0  # 20 km at 20 m, fibre loss visible
+    assert len(level) == 1000 and level.min() < -1.0  # 8 km at 8 m, fibre loss visible
     assert len(_float64(decode_block(RECORDED["osa_x"]))) == 101
     assert parse_error_reply(RECORDED["error_none"].decode().strip())[0] == 0
     code, message = parse_error_reply(RECORDED["error_some"].decode().strip())

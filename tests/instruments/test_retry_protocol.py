@@ -17,9 +17,9 @@ from protocol_double import ExpectedProtocol
 OK = (b":SYST:ERR?\n", b'0,"No error"\n')
 LEVELS = np.array([-3.0, -3.5, -10.0, -60.0])
 BLOCK = encode_block(encode_trace_block(LEVELS))
-SETTINGS = [(b":SOUR:WAV 1550\n", None), (b":SENS:PULS 20000\n", None), (b":SENS:RANG 400\n", None),
-            (b":SENS:AVER:TIME 180\n", None), (b":SENS:RES 8\n", None),
-            (b":SENS:IOR 1.4677\n", None), OK]
+SETTINGS = [(b":SOUR:WAV 1550\n", None), (b":SOUR:RAN 400\n", None), (b":SOUR:RES 2\n", None),
+            (b":SOUR:PULS 20000\n", None), (b":SOUR:AVER:TIM 180\n", None),
+            (b":SENS:FIB:IOR 1.4677\n", None), OK]
 
 
 def driver(pairs):
@@ -66,7 +66,7 @@ def test_error_queue_read_is_never_repeated():
 
 def test_timeout_then_answer_repeats_the_same_bytes():
     timeout = VisaIOError(constants.StatusCode.error_timeout)
-    otdr, proto = driver([(b":STAT:MEAS?\n", timeout), (b":STAT:MEAS?\n", b"0\n")])
-    assert otdr.ask("measuring") == "0"
+    otdr, proto = driver([(b":SENS:TRAC:READ?\n", timeout), (b":SENS:TRAC:READ?\n", b"0\n")])
+    assert otdr.ask("ready") == "0"
     proto.assert_done()
     assert proto.reopened == 1

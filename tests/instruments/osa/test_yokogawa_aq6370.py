@@ -19,25 +19,41 @@ from protocol_double import ExpectedProtocol
 OK = (b":SYST:ERR?\n", b'0,"No error"\n')
 LOGIN = [(b'open "anonymous"\n', b"AUTHENTICATE CRAM-MD5.\n"), (b"anonymous\n", b"ready\n"),
          (b":FORM:DATA REAL,64\n", None), OK]
+# what a real instrument may send instead: CR LF, the login replies in another case, signed
+# and exponent forms of numbers (and the error reply's code with a + sign)
+OK_CRLF = (b":SYST:ERR?\n", b'+0,"No error"\r\n')
+LOGIN_CRLF = [(b'open "anonymous"\n', b"authenticate cram-md5.\r\n"), (b"anonymous\n", b"READY\r\n"),
+              (b":FORM:DATA REAL,64\n", None), OK_CRLF]
 
 
-def test_login_and_sweep_dialogue_byte_for_byte():
-    x = np.array([1550e-9, 1550.1e-9])
-    y = np.array([-40.0, -12.5])
-    proto = ExpectedProtocol(LOGIN + [
+def sweep_dialogue(login: list, ok: tuple, end: bytes, idle: bytes, done: bytes,
+                   x: np.ndarray, y: np.ndarray) -> list:
+    """The byte exchange of one sweep, the instrument's replies ending in ``end``."""
+    return login + [
         (b":INIT:SMOD SINGle\n", None), (b":SENS:WAV:STAR 1528.0000NM\n", None),
         (b":SENS:WAV:STOP 1568.0000NM\n", None), (b":SENS:BAND:RES 0.1000NM\n", None),
-        (b":SENS:SWE:POIN 20001\n", None), OK, (b":STAT:OPER:EVEN?\n", b"0\n"), (b":INIT\n", None),
-        (b":STAT:OPER:EVEN?\n", b"1\n"),
-        (b":TRAC:X? TRA\n", encode_block(x.astype("<f8").tobytes()) + b"\n"),
-        (b":TRAC:Y? TRA\n", encode_block(y.astype("<f8").tobytes()) + b"\n"), OK,
-        (b"*IDN?\n", b"YOKOGAWA,AQ6370D,1,1\n"),
-    ])
+        (b":SENS:SWE:POIN 20001\n", None), ok, (b":STAT:OPER:EVEN?\n", idle + end), (b":INIT\n", None),
+        (b":STAT:OPER:EVEN?\n", done + end),
+        (b":TRAC:X? TRA\n", encode_block(x.astype("<f8").tobytes()) + end),
+        (b":TRAC:Y? TRA\n", encode_block(y.astype("<f8").tobytes()) + end), ok,
+        (b"*IDN?\n", b"YOKOGAWA,AQ6370D,1,1" + end),
+    ]
+
+
+@pytest.mark.parametrize("login,ok,end,idle,done", [
+    (LOGIN, OK, b"\n", b"0", b"1"),
+    (LOGIN_CRLF, OK_CRLF, b"\r\n", b"+0", b"+1.00000000E+000"),
+], ids=["lf", "crlf-upper-case-signed-exponent"])
+def test_login_and_sweep_dialogue_byte_for_byte(login, ok, end, idle, done):
+    x = np.array([1550e-9, 1550.1e-9])
+    y = np.array([-40.0, -12.5])
+    proto = ExpectedProtocol(sweep_dialogue(login, ok, end, idle, done, x, y))
     osa = YokogawaAq6370(ScpiSession("TEST", opened=proto))
     spectrum = osa.sweep(OsaSettings())
     proto.assert_done()
     np.testing.assert_allclose(spectrum.wavelength_nm, [1550.0, 1550.1])
     np.testing.assert_allclose(spectrum.power_dbm, y)
+    assert spectrum.idn == "YOKOGAWA,AQ6370D,1,1"
 
 
 def test_refused_login_is_a_clear_error():
@@ -59,12 +75,16 @@ def test_sweep_against_the_simulator(stations, lit):
     assert -20 < spectrum.power_dbm.max() < -10
 
 
-WDM_REPLY = b"2,+1.55012000E-06,-13.900,-27.500,+13.600,+1.55091800E-06,-14.100,-25.100,+11.000\n"
+WDM_REPLY = (b"2,+1.55012000E-06,-13.900,+0.00000000E+00,+0.000,-27.500,+13.600,"
+             b"+1.55091800E-06,-14.100,+7.98000000E-10,-0.200,-25.100,+11.000\r\n")
+"""Display type ABSolute, relation OFFSet: n, then wavelength (m), level, offset wavelength
+(m), offset level, noise, SNR per channel; CR LF as the LAN socket ends replies."""
 
 
 def test_wdm_table_dialogue_byte_for_byte():
     proto = ExpectedProtocol(LOGIN + [
-        (b":CALC:CAT WDM\n", None), (b":CALC\n", None), OK, (b":CALC:DATA?\n", WDM_REPLY)])
+        (b":CALC:CAT WDM\n", None), (b":CALC:PAR:WDM:DTYP ABSolute\n", None), (b":CALC\n", None),
+        (b"*OPC?\n", b"1\r\n"), OK, (b":CALC:DATA?\n", WDM_REPLY)])
     osa = YokogawaAq6370(ScpiSession("TEST", opened=proto))
     rows = osa.wdm_table()
     proto.assert_done()
@@ -78,7 +98,7 @@ def test_wdm_table_round_trips_and_a_short_reply_is_refused():
     again = parse_wdm_table(format_wdm_table(rows))
     np.testing.assert_allclose([list(r.values()) for r in again], [list(r.values()) for r in rows])
     assert parse_wdm_table("0") == []
-    with pytest.raises(ProtocolError, match="says 2 channels but holds 7 values"):
+    with pytest.raises(ProtocolError, match="says 2 channels but holds 11 values"):
         parse_wdm_table(WDM_REPLY.decode().rsplit(",", 1)[0])
     with pytest.raises(ProtocolError, match="unreadable WDM analysis reply"):
         parse_wdm_table("NO DATA")

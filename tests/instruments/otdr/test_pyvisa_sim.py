@@ -56,8 +56,10 @@ def test_mt9083_setting_it_refuses_shows_in_the_error_queue(mt9083):
         mt9083.select_port(9)
 
 
-def test_mt9083_settings_and_events_are_parsed(mt9083):
-    assert mt9083.settings() == OtdrSettings(1625.0, 10000.0, 200.0, 60.0, 4.0, 1.4681)
+def test_mt9083_settings_round_trip_and_events_are_parsed(mt9083):
+    wanted = OtdrSettings(1625.0, 10000.0, 200.0, 60.0, 4.0, 1.4681)
+    mt9083.configure(wanted)
+    assert mt9083.settings() == wanted
     events = mt9083.events()
     assert [(e["distance_m"], e["type"], e["reflectance_db"]) for e in events] == [
         (1800.0, "non-reflective", None), (380000.0, "end", -45.0)]
