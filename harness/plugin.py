@@ -220,21 +220,28 @@ class HarnessSession:
         return describe
 
     def transcript(self, station: str, role: str, model: str, resource: str,
-                   options: dict[str, Any]) -> TranscriptWriter:
+                   options: dict[str, Any]) -> TranscriptWriter | None:
         """The I/O transcript of ``station``'s ``role`` (``transcripts/STATION-role.jsonl``),
-        opened (appended to, on a resume) on first use; the observer given to its transport."""
+        opened (appended to, on a resume) on first use; the observer given to its transport.
+        None when the file cannot be made: a diagnostic never stops a measurement."""
         key = (station, role)
         if key not in self.transcripts:
             path = self.run_dir / TRANSCRIPTS / transcript_name(station, role)
-            self.transcripts[key] = TranscriptWriter(
-                path, secrets_of(options), station=station, role=role, model=model,
-                resource=resource, run_id=self.run_dir.name,
-                resumed=bool(self.config.getoption("--resume")))
+            try:
+                self.transcripts[key] = TranscriptWriter(
+                    path, secrets_of(options), station=station, role=role, model=model,
+                    resource=resource, run_id=self.run_dir.name,
+                    resumed=bool(self.config.getoption("--resume")))
+            except OSError:
+                return None
         return self.transcripts[key]
 
     def close_transcripts(self) -> None:
         for writer in self.transcripts.values():
-            writer.close()
+            try:
+                writer.close()
+            except OSError:  # a full disk: the lines written so far stay
+                pass
 
     def _link(self, name: str, path: str) -> None:
         if self.current is not None:

@@ -37,7 +37,7 @@ class InstrumentCheck:
     reachable: it accepted the connection and answered; identity: its identity reply;
     firmware: the reply's firmware (or TL1 software release) field; cause: empty when the
     instrument is ready, else ``refused``, ``timed out``, ``in use``, ``wrong model``,
-    ``unreachable`` or ``error``; detail: what happened, one line; seconds: wall time taken.
+    ``unreachable``, ``no such port`` or ``error``; detail: what happened, one line; seconds: wall time taken.
     """
 
     station: str
@@ -81,13 +81,19 @@ def _cause(exc: BaseException) -> str:
         return "refused"
     if isinstance(exc, InstrumentTimeout) or "timed out" in text or "timeout" in text:
         return "timed out"
+    if "no such file" in text or "could not open port" in text:
+        return "no such port"
     if "no route" in text or "unreachable" in text or "name or service" in text:
         return "unreachable"
     return "error"
 
 
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())[:300]
+def _one_line(text: object, resource: str = "") -> str:
+    """``text`` on one line (at most 300 characters), without repeating ``resource``."""
+    text = str(text)
+    if resource:
+        text = text.replace(f"cannot open {resource}", "cannot open").replace(f"{resource}: ", "")
+    return " ".join(text.split())[:300]
 
 
 def _bare_identity(resource: str, timeout_s: float) -> str:
@@ -122,7 +128,7 @@ def check_instrument(cfg: InstrumentConfig, timeout_s: float = TIMEOUT_S) -> Ins
         try:
             inst = model.open(cfg.resource, **options)
         except InstrumentError as exc:
-            result.cause, result.detail = _cause(exc), _one_line(exc)
+            result.cause, result.detail = _cause(exc), _one_line(exc, cfg.resource)
             if model.transport == "visa" and result.cause not in ("refused", "in use", "unreachable"):
                 seen = _bare_identity(cfg.resource, options["timeout_s"])
                 if seen:
@@ -143,7 +149,7 @@ def check_instrument(cfg: InstrumentConfig, timeout_s: float = TIMEOUT_S) -> Ins
                 result.detail = (f"expected {cfg.model} ({model.identity.expected}), "
                                  f"got {result.identity!r}")
     except InstrumentError as exc:
-        result.cause, result.detail = _cause(exc), _one_line(exc)
+        result.cause, result.detail = _cause(exc), _one_line(exc, cfg.resource)
     except Exception as exc:  # a transport library's own failure: still one line, no traceback
         result.cause, result.detail = "error", _one_line(f"{type(exc).__name__}: {exc}")
     finally:

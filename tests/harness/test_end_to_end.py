@@ -27,8 +27,10 @@ def test_run_folder_holds_every_file_with_its_hash(clean_run):
         assert (clean_run / name).is_file(), name
     manifest = json.loads((clean_run / "manifest.json").read_text())["files"]
     steps = {n for n in manifest if n.startswith("steps/")}
+    transcripts = {f"transcripts/{s}-{r}.jsonl" for s in ("AKTAU", "SUMGAIT")
+                   for r in ("otdr", "osa", "transponder")}  # the I/O of each instrument
     assert set(manifest) - steps == {"run.h5", "report.pdf", "junit.xml", "summary.json",
-                                     "inputs/station.yaml", "inputs/limits.yaml"}
+                                     "inputs/station.yaml", "inputs/limits.yaml"} | transcripts
     # every durable step file: one per acquisition (48 OTDR traces, 48 interlock readings of the
     # transponder channel state, 8 OSA sweeps, 8 WDM tables, 8 PM bins, 8 PM histories), one per
     # check, run and instrument attributes, prompts and interlock decisions, journal
