@@ -6,6 +6,7 @@ One short simulated campaign (one fibre, one wavelength) through the real CLI.
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 
@@ -56,7 +57,7 @@ def test_every_instrument_has_its_transcript_with_each_exchange(campaign):
             assert r["utc"].endswith("+00:00") and r["ms"] >= 0
             if "reply" in r:
                 assert isinstance(r["reply_len"], int) and r["reply"].startswith("b")
-                assert len(eval(r["reply"])) <= 64  # repr of at most 64 bytes
+                assert len(ast.literal_eval(r["reply"])) <= 64  # repr of at most 64 bytes
     otdr = records(campaign, "AKTAU-otdr")
     idn = next(r for r in otdr if r.get("sent") == "*IDN?")
     assert "ANRITSU,MT9083" in idn["reply"] and idn["reply_len"] > 20
