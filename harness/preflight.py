@@ -8,6 +8,11 @@ thread each (the work is waiting on sockets). The identity is judged by the mode
 :class:`~instruments.identity.Identity` in the registry. An SCPI instrument that fails during
 the driver's set-up (e.g. an OTDR does not answer the OSA's login) is asked a bare ``*IDN?``
 on a fresh connection, so the cause can be named: the wrong model.
+
+:data:`TIMEOUT_S` is far below the 30 s the AQ6370-family remote manual recommends ("Setting
+the timeout time": the AQ6373 and AQ6375 suspend remote commands for ~30 s of auto offset
+about every 10 minutes; the AQ6370C/D keep answering): a preflight that times out on one of
+those two should simply be repeated. The run itself keeps the station file's ``timeout_s``.
 """
 
 from __future__ import annotations
