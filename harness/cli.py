@@ -14,6 +14,7 @@ from pathlib import Path
 from harness import __version__
 from harness.cli_files import add_file_commands
 from harness.errors import HarnessError, RunInterrupted
+from harness.preflight import PreflightFailed
 from harness.runner import (DEFAULT_LIMITS, DEFAULT_PLAN, DEFAULT_RESULTS, DEFAULT_STATION,
                             finish_run, replay_run, run_plan)
 from instruments.errors import InstrumentError
@@ -109,6 +110,25 @@ def _cmd_sign(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from harness.preflight import PreflightFailed, format_table
+    from harness.runner import check_station
+
+    checks = check_station(Path(args.station))
+    print(format_table(checks))
+    if any(not c.ready for c in checks):
+        raise PreflightFailed(checks)
+    return 0
+
+
+def _cmd_transcript(args: argparse.Namespace) -> int:
+    from harness.transcript import format_transcript, read_transcripts
+
+    for transcript in read_transcripts(Path(args.run_dir), args.instrument):
+        print(format_transcript(transcript))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="harness", description="Acceptance tests of the Trans-Caspian submarine fibre span.")
@@ -181,6 +201,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", help="e.g. contractor, owner's engineer")
     p.set_defaults(func=_cmd_sign)
 
+    p = sub.add_parser("check", help="preflight: is every instrument of a station file there, "
+                                      "and the model named? (exit 0 yes, 2 no)")
+    p.add_argument("--station", default=str(DEFAULT_STATION), help="station file (default: simulated)")
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("transcript", help="print the I/O transcript of a run's instruments")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--instrument", metavar="STATION/role", help="one instrument, e.g. AKTAU/otdr")
+    p.set_defaults(func=_cmd_transcript)
+
     add_file_commands(sub)  # sor dump|export|import, analyse otdr|osa (harness/cli_files.py)
     return parser
 
@@ -192,6 +222,11 @@ def main(argv: list[str] | None = None) -> int:
     except RunInterrupted as exc:
         print(f"harness: {exc}", file=sys.stderr)
         return 130
+    except PreflightFailed as exc:  # one line per instrument not ready, then the verdict
+        for line in exc.lines():
+            print(f"harness: {line}", file=sys.stderr)
+        print(f"harness: error: {exc}", file=sys.stderr)
+        return 2
     except (HarnessError, InstrumentError, SpanFileError) as exc:
         print(f"harness: error: {exc}", file=sys.stderr)
         return 2

@@ -24,12 +24,13 @@ from typing import Any
 import pytest
 
 from harness import __version__
-from harness.config import (SIM_RESOURCE, LimitsFile, StationFile, load_limits_file,
+from harness.config import (LimitsFile, StationFile, load_limits_file,
                             load_station_file)
 from harness.errors import HarnessError
 from harness.recording import (RecordingOsa, RecordingOtdr, RecordingTransponder, ReplayOsa,
                                ReplayOtdr, ReplaySource, ReplayTransponder)
-from harness.simproc import SimulatorProcess
+from harness.simproc import SimulatorHandover, SimulatorProcess, start_for
+from harness.transcript import TRANSCRIPTS, TranscriptWriter, secrets_of, transcript_name
 from harness.store import RunStore, check_key
 from harness.check import CheckRecorder, LaserInterlock
 from harness.pool import InstrumentPool, ManualPatch
@@ -130,14 +131,14 @@ class HarnessSession:
         else:
             self.store.create(attrs)
         if self.station_file.simulator and not self.replay_dir:
-            sim = self.station_file.simulator
-            otdr_models = {station: [roles["otdr"].model]
-                           for station, roles in self.station_file.instruments.items()
-                           if "otdr" in roles and roles["otdr"].resource == SIM_RESOURCE}
-            self.sim = SimulatorProcess(sim["span"], sim.get("faults") or [],
-                                        instrument_faults=sim.get("instrument_faults") or [],
-                                        otdr_models=otdr_models)
-            self.station_file.resolve_sim(self.sim.resources)
+            handed = [p.sim for p in config.pluginmanager.get_plugins()
+                      if isinstance(p, SimulatorHandover)]
+            if handed:  # the runner started it for the preflight
+                self.sim = handed[0]
+                self.station_file.resolve_sim(self.sim.resources)
+            else:
+                self.sim = start_for(self.station_file)
+        self.transcripts: dict[tuple[str, str], TranscriptWriter] = {}
         self.pool = InstrumentPool(self.open_instrument)
         answers = load_answers(config.getoption("--answers"))
         self.progress = make_progress(config.getoption("--progress"))
@@ -195,8 +196,10 @@ class HarnessSession:
         return partner.och
 
     def far_end(self, station: str) -> Any:
-        card = MODELS["gr831-tl1"].open(self.sim.resources[f"{station}/transponder"],
-                                        tid=f"{station}-TP1", baud=115200)
+        resource = self.sim.resources[f"{station}/transponder"]
+        card = MODELS["gr831-tl1"].open(resource, tid=f"{station}-TP1", baud=115200,
+                                        observer=self.transcript(station, "transponder",
+                                                                 "gr831-tl1", resource, {}))
         self.far_ends.append(card)
         return card
 
@@ -216,6 +219,30 @@ class HarnessSession:
             return {"fibre": "", "direction": ""}
         return describe
 
+    def transcript(self, station: str, role: str, model: str, resource: str,
+                   options: dict[str, Any]) -> TranscriptWriter | None:
+        """The I/O transcript of ``station``'s ``role`` (``transcripts/STATION-role.jsonl``),
+        opened (appended to, on a resume) on first use; the observer given to its transport.
+        None when the file cannot be made: a diagnostic never stops a measurement."""
+        key = (station, role)
+        if key not in self.transcripts:
+            path = self.run_dir / TRANSCRIPTS / transcript_name(station, role)
+            try:
+                self.transcripts[key] = TranscriptWriter(
+                    path, secrets_of(options), station=station, role=role, model=model,
+                    resource=resource, run_id=self.run_dir.name,
+                    resumed=bool(self.config.getoption("--resume")))
+            except OSError:
+                return None
+        return self.transcripts[key]
+
+    def close_transcripts(self) -> None:
+        for writer in self.transcripts.values():
+            try:
+                writer.close()
+            except OSError:  # a full disk: the lines written so far stay
+                pass
+
     def _link(self, name: str, path: str) -> None:
         if self.current is not None:
             self.current.link(name, path)
@@ -228,7 +255,8 @@ class HarnessSession:
             cfg = self.station_file.instruments[station][role]
         except KeyError:
             raise HarnessError(f"{self.station_file.path}: station {station} has no {role}") from None
-        inner = MODELS[cfg.model].open(cfg.resource, **cfg.options)
+        observer = self.transcript(station, role, cfg.model, cfg.resource, cfg.options)
+        inner = MODELS[cfg.model].open(cfg.resource, observer=observer, **cfg.options)
         if self.progress is not None and hasattr(inner, "activity"):
             inner.activity = self.progress.listener(f"{station} {role}")
         if not cfg.switch and role in ("otdr", "osa"):
@@ -317,6 +345,7 @@ class HarnessSession:
         self.pool.close()
         for card in self.far_ends:
             card.close()
+        self.close_transcripts()
         if self.sim:
             self.sim.stop()
         overall = "pass"
@@ -329,6 +358,7 @@ class HarnessSession:
         self.store.consolidate()
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.close_transcripts()
         if self.progress is not None:
             self.progress.close()
         if self.sim:

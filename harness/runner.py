@@ -14,9 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import load_limits_file, load_station_file, self_contained_station_yaml
+from harness.config import (StationFile, load_limits_file, load_station_file,
+                            self_contained_station_yaml)
 from harness.errors import HarnessError, RunInterrupted, StoreError
 from harness.manifest import sha256_file, verify_manifest, write_manifest
+from harness.preflight import InstrumentCheck, preflight, require_ready
+from harness.simproc import SimulatorHandover, SimulatorProcess, start_for
 from harness.store import RunStore
 from harness.summary import print_summary, write_summary
 
@@ -99,11 +102,17 @@ def run_plan(station: Path = DEFAULT_STATION, limits: Path = DEFAULT_LIMITS,
     load_limits_file(limits)
     if not Path(plan).exists():
         raise HarnessError(f"{plan}: no such test plan")
-    run_dir = prepare_run_dir(Path(results), run_id or new_run_id())
-    inputs = run_dir / "inputs"
-    inputs.mkdir()
-    (inputs / "station.yaml").write_text(self_contained_station_yaml(station))
-    shutil.copy2(limits, inputs / "limits.yaml")
+    sim = None if replay else ready_instruments(station_file)
+    try:
+        run_dir = prepare_run_dir(Path(results), run_id or new_run_id())
+        inputs = run_dir / "inputs"
+        inputs.mkdir()
+        (inputs / "station.yaml").write_text(self_contained_station_yaml(station))
+        shutil.copy2(limits, inputs / "limits.yaml")
+    except BaseException:
+        if sim is not None:
+            sim.stop()
+        raise
     args = pytest_args(plan, station, limits, run_dir)
     if operator or station_file.operator:
         args += ["--operator", operator or station_file.operator]
@@ -115,7 +124,7 @@ def run_plan(station: Path = DEFAULT_STATION, limits: Path = DEFAULT_LIMITS,
         args += ["--answers", str(answers)]
     if allow_live_fibre:
         args.append("--allow-live-fibre")
-    code = pytest.main(args)
+    code = run_pytest(args, sim)
     if code == pytest.ExitCode.INTERRUPTED:
         # judging the checks done so far would call a part of the campaign a pass: leave the
         # durable steps for 'harness resume' and say so
@@ -149,13 +158,48 @@ def resume_run(run_dir: Path, plan: Path | None = None, quiet: bool = False) -> 
         args += ["--operator", attrs["operator"]]
     if attrs.get("allow_live_fibre"):
         args.append("--allow-live-fibre")
-    if pytest.main(args) == pytest.ExitCode.INTERRUPTED:
+    sim = ready_instruments(load_station_file(station))
+    if run_pytest(args, sim) == pytest.ExitCode.INTERRUPTED:
         raise RunInterrupted(f"resume interrupted; every completed measurement is kept in "
                              f"{run_dir}: continue with 'harness resume {run_dir}'")
     summary = finish_run(run_dir)
     if not quiet:
         print_summary(summary, run_dir)
     return run_dir, 0 if summary["overall_verdict"] == "pass" else 1
+
+
+def ready_instruments(station_file: StationFile) -> SimulatorProcess | None:
+    """Start the station file's simulator, if it has one, and run the preflight: every
+    instrument answers and is the model named, or :class:`~harness.preflight.PreflightFailed`
+    (the simulator stopped). Returns the running simulator for the run to use."""
+    sim = start_for(station_file)
+    try:
+        require_ready(preflight(station_file))
+    except BaseException:
+        if sim is not None:
+            sim.stop()
+        raise
+    return sim
+
+
+def check_station(station: Path) -> list[InstrumentCheck]:
+    """``harness check``: the preflight alone (a simulated station is started and stopped)."""
+    station_file = load_station_file(station)
+    sim = start_for(station_file)
+    try:
+        return preflight(station_file)
+    finally:
+        if sim is not None:
+            sim.stop()
+
+
+def run_pytest(args: list[str], sim: SimulatorProcess | None) -> int:
+    """``pytest.main(args)``, handing it the simulator the preflight started (stopped after)."""
+    try:
+        return pytest.main(args, plugins=[SimulatorHandover(sim)] if sim else None)
+    finally:
+        if sim is not None:
+            sim.stop()
 
 
 def finish_run(run_dir: Path) -> dict:

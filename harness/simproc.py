@@ -7,8 +7,12 @@ import select
 import subprocess
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from harness.errors import ConfigError
+
+if TYPE_CHECKING:
+    from harness.config import StationFile
 
 
 class SimulatorProcess:
@@ -54,3 +58,31 @@ class SimulatorProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+class SimulatorHandover:
+    """A simulator already started (for the preflight) handed to the run's pytest plugin, which
+    then uses it instead of starting its own (pass it in ``pytest.main(plugins=[...])``)."""
+
+    def __init__(self, sim: SimulatorProcess) -> None:
+        self.sim = sim
+
+
+def start_for(station_file: "StationFile") -> SimulatorProcess | None:
+    """Start the simulator ``station_file`` asks for (its ``simulator:`` section) and fill in its
+    ``resource: sim`` entries; None when it asks for none."""
+    spec = station_file.simulator
+    if not spec:
+        return None
+    otdr_models = {station: [roles["otdr"].model]
+                   for station, roles in station_file.instruments.items()
+                   if "otdr" in roles and roles["otdr"].resource == "sim"}
+    sim = SimulatorProcess(spec["span"], spec.get("faults") or [],
+                           instrument_faults=spec.get("instrument_faults") or [],
+                           otdr_models=otdr_models)
+    try:
+        station_file.resolve_sim(sim.resources)
+    except BaseException:
+        sim.stop()
+        raise
+    return sim

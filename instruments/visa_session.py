@@ -7,6 +7,11 @@ say), an :class:`InstrumentTimeout` (no or incomplete answer in time) or a
 :class:`ProtocolError` (malformed reply).
 The session never retries; :class:`instruments.scpi_driver.ScpiDriver` decides what is safe to
 repeat and calls :meth:`ScpiSession.reopen` first.
+
+An optional ``observer`` (:mod:`instruments.io_observer`) is told of every open, line, query,
+block, reopen and close, with timing and errors: the run's I/O transcript. The line sent after
+a credential prompt (the AQ6370 LAN login's password) is masked there and in that exchange's
+error message, with or without an observer.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import os
 import select
 import socket
+import time
 from typing import Any, Callable
 
 import numpy as np
@@ -22,6 +28,7 @@ from pyvisa import constants
 
 from instruments.errors import ConnectionLost, InstrumentError, InstrumentTimeout, ProtocolError
 from instruments.ieee488 import parse_block_header
+from instruments.io_observer import CREDENTIAL_PROMPTS, MASK, REPLY_HEAD, IoEvent, Observer, notify
 
 _RESOURCE_MANAGER: pyvisa.ResourceManager | None = None
 
@@ -76,20 +83,62 @@ class ScpiSession:
     opened: an already open resource (or a byte-level test double with the same methods);
     opener: ``opener(resource, timeout_s)`` returning a fresh resource, used by :meth:`reopen`
     (default: pyvisa-py; with ``opened`` and no opener, reopen keeps ``opened`` and clears it);
-    lock: released on :meth:`close` (see :mod:`instruments.lock`).
+    lock: released on :meth:`close` (see :mod:`instruments.lock`); observer: told of every
+    exchange (see the module doc).
     """
 
     def __init__(self, resource: str, timeout_s: float = 10.0, chunk_size: int = CHUNK_SIZE,
                  opened: Any | None = None, opener: Callable[[str, float], Any] | None = None,
-                 lock: Any | None = None) -> None:
+                 lock: Any | None = None, observer: Observer | None = None) -> None:
         self.resource_name = resource
         self.timeout_s = timeout_s
         self.chunk_size = chunk_size
         self.lock = lock
+        self.observer = observer
+        self._secret_next = False  # the next line sent is a password (after a login prompt)
+        self._last_failed = ""
         self._opener = opener
         self._double = opened is not None and opener is None
-        self._inst = opened if opened is not None else self._open()
+        self._inst = opened if opened is not None else self._observed("open", "", self._open)
         self._configure()
+
+    # --- the observer --------------------------------------------------------------------
+    def _observed(self, op: str, line: str, call: Callable[..., Any], *args: Any) -> Any:
+        """``call(*args)`` reported to the observer as one ``op`` exchange; a password line
+        (after a credential prompt) is masked in the event and in the error message."""
+        secret, self._secret_next = self._secret_next, False
+        shown = MASK if secret and line else line
+        started, t0 = time.time(), time.monotonic()
+        reply: bytes | None = None
+        length: int | None = None
+        try:
+            result = call(*args)
+        except InstrumentError as exc:
+            if secret and line:
+                exc.args = tuple(str(a).replace(line, MASK) for a in exc.args)
+            self._report(op, shown, started, t0, None, None, f"{type(exc).__name__}: {exc}")
+            raise
+        except BaseException as exc:
+            self._report(op, shown, started, t0, None, None, f"{type(exc).__name__}: {exc}")
+            raise
+        if isinstance(result, str):
+            reply = result.encode("ascii", errors="replace")
+        elif isinstance(result, (bytes, bytearray)):
+            reply = bytes(result[:REPLY_HEAD])
+            length = len(result)
+        self._report(op, shown, started, t0, reply, length, "")
+        return result
+
+    def _report(self, op: str, sent: str, started: float, t0: float, reply: bytes | None,
+                length: int | None, error: str) -> None:
+        if self.observer is None:
+            return
+        retry = bool(sent) and sent == self._last_failed
+        if op in ("write", "query", "block"):
+            self._last_failed = sent if error else ""
+        notify(self.observer, IoEvent(op, sent, reply, len(reply) if length is None and reply
+                                      is not None else length, started,
+                                      time.monotonic() - t0, error, retry))
 
     # --- opening -------------------------------------------------------------------------
     def _open(self) -> Any:
@@ -146,7 +195,7 @@ class ScpiSession:
             getattr(self._inst, "clear", lambda: None)()
             return
         self._close_resource()
-        self._inst = self._open()
+        self._inst = self._observed("reopen", "", self._open)
         self._configure()
 
     # --- lines ---------------------------------------------------------------------------
@@ -176,6 +225,11 @@ class ScpiSession:
 
     def write(self, line: str) -> None:
         """Send one line (terminator added)."""
+        if self.observer is None and not self._secret_next:
+            return self._write(line)
+        return self._observed("write", line, self._write, line)
+
+    def _write(self, line: str) -> None:
         self._check_open(line)
         try:
             self._send(line)
@@ -184,6 +238,15 @@ class ScpiSession:
 
     def query(self, line: str) -> str:
         """Send one line and return the reply line, stripped."""
+        if self.observer is None and not self._secret_next:
+            reply = self._query(line)
+        else:
+            reply = self._observed("query", line, self._query, line)
+        if reply.startswith(CREDENTIAL_PROMPTS):
+            self._secret_next = True
+        return reply
+
+    def _query(self, line: str) -> str:
         self._check_open(line)
         try:
             if self._lib is None:
@@ -203,8 +266,13 @@ class ScpiSession:
         data holds ``\\n`` bytes); ``progress(bytes_done, bytes_total)`` follows each piece. The block
         may end in LF or CR LF.
         """
+        if self.observer is None:
+            return self._query_block(line, progress)
+        return self._observed("block", line, self._query_block, line, progress)
+
+    def _query_block(self, line: str, progress: Progress | None) -> bytearray:
         inst = self._inst
-        self.write(line)
+        self._write(line)
         where = "header"
         done = total = 0
         term = inst.read_termination
@@ -302,6 +370,9 @@ class ScpiSession:
 
     def close(self) -> None:
         """Close the resource and release the lock (idempotent)."""
-        self._close_resource()
+        if self.observer is not None and self._lib is not None:
+            self._observed("close", "", self._close_resource)
+        else:
+            self._close_resource()
         if self.lock is not None:
             self.lock.release()

@@ -29,8 +29,10 @@ def test_run_folder_holds_every_file_with_its_hash(clean_run):
         assert (clean_run / name).is_file(), name
     manifest = json.loads((clean_run / "manifest.json").read_text())["files"]
     steps = {n for n in manifest if n.startswith("steps/")}
+    transcripts = {f"transcripts/{s}-{r}.jsonl" for s in ("AKTAU", "SUMGAIT")
+                   for r in ("otdr", "osa", "transponder")}  # the I/O of each instrument
     assert set(manifest) - steps == {"run.h5", "report.pdf", "junit.xml", "summary.json",
-                                     "inputs/station.yaml", "inputs/limits.yaml"}
+                                     "inputs/station.yaml", "inputs/limits.yaml"} | transcripts
     # every durable step file: one per acquisition (48 OTDR traces, 48 interlock readings of the
     # transponder channel state, 8 OSA sweeps, 8 WDM tables, 8 PM bins, 8 PM histories), one per
     # check, run and instrument attributes, prompts and interlock decisions, journal
@@ -125,19 +127,20 @@ def test_injected_faults_fail_the_matching_checks_saying_where(tmp_path):
     assert "FAIL" in proc.stdout
 
 
-def test_instrument_fault_makes_the_step_an_error_not_a_pass(tmp_path):
+def test_an_unreachable_instrument_stops_the_run_before_any_run_folder(tmp_path):
+    """Was: the run went ahead and ended AKTAU's OTDR checks as errors (exit 1). Issue #12
+    item 5: the preflight refuses the run first (exit 2, one line naming the resource, no
+    run folder); an instrument failing *during* a run still ends its checks as errors, never
+    a pass (test_every_instrument_fault_ends_its_checks_as_errors_saying_why)."""
     station = station_file(tmp_path, [], fibres=["FP1-F1"], wavelengths=[1550])
     data = yaml.safe_load(station.read_text())
     data["stations"]["AKTAU"]["otdr"]["resource"] = "TCPIP::127.0.0.1::9::SOCKET"  # nothing listens
     station.write_text(yaml.safe_dump(data))
     proc = harness("run", "--station", str(station), "--results", str(tmp_path), "--run-id", "down")
-    assert proc.returncode == 1
-    checks = json.loads((tmp_path / "down" / "summary.json").read_text())["checks"]
-    aktau_otdr = [c for c in checks if "AKTAU" in c["key"] and "attenuation" in c["key"]]
-    assert aktau_otdr and all(c["verdict"] == "error" for c in aktau_otdr)
-    assert "127.0.0.1::9" in aktau_otdr[0]["message"]
-    sumgait = [c for c in checks if "SUMGAIT" in c["key"] and "attenuation" in c["key"]]
-    assert all(c["verdict"] in ("pass", "marginal") for c in sumgait)
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert not (tmp_path / "down").exists()
+    assert "harness: AKTAU/otdr at TCPIP::127.0.0.1::9::SOCKET: refused" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_garbled_osa_blocks_make_those_checks_errors_with_the_reason(tmp_path):
