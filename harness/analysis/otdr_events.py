@@ -16,27 +16,32 @@ import math
 
 import numpy as np
 
-from harness.analysis.otdr_locate import classify, locate, ramps
+from harness.analysis.otdr_locate import classify, locate, ramps, reflection
 from harness.analysis.otdr_stats import T_DETECT, Ctx, Found, measure, stats
 
 MAX_EVENTS = 200
+SPIKE_FIRST = 1e6
+"""Added to a significant spike's statistic: reflections are taken before any step."""
 
 
 def _best(c: Ctx, a: int, b: int, stop: int, rejected: list[tuple[int, int]]):
-    """Most significant candidate in segment [a, b) (candidates before ``stop``): (t, index)."""
+    """Most significant candidate in segment [a, b) (candidates before ``stop``): (t, index,
+    whether its spike rather than its step made it)."""
     lo, hi = a + c.wmin, min(b - c.p - c.wmin, stop)
     if hi < lo:
-        return 0.0, -1
+        return 0.0, -1, False
     stride = max(1, c.p // 8)
     i = np.arange(lo, hi + 1, stride)
     for s in range(2):  # a coarse pass over the segment, then every sample around its best
         _, _, _, ts, tp = stats(c, a, b, i, coarse=s == 0 and stride > 1)
-        t = np.maximum(ts, tp)
+        # spikes first: a reflection's spike biases the step windows that overlap it, never
+        # the reverse (a spike is measured above the higher of the two lines)
+        t = np.where(tp >= T_DETECT, tp + SPIKE_FIRST, ts)
         for r0, r1 in rejected:
             t[(i >= r0) & (i < r1)] = 0.0
         j = int(np.argmax(t))
         i = np.arange(max(lo, i[j] - stride), min(hi, i[j] + stride) + 1) if s == 0 else i
-    return float(t[j]), int(i[j])
+    return float(t[j]), int(i[j]), bool(tp[j] >= T_DETECT)
 
 
 def search(c: Ctx, lo: int, hi: int, stop: int, rounds: int = 3) -> list[Found]:
@@ -58,10 +63,11 @@ def greedy(c: Ctx, lo: int, hi: int, stop: int, events: list[Found]) -> list[Fou
     rejected: dict[tuple[int, int], list] = {}
     best = {seg: _best(c, *seg, stop, []) for seg in zip(cuts[::2], cuts[1::2])}
     for _ in range(MAX_EVENTS - len(events)):
-        seg, (t, i) = max(best.items(), key=lambda kv: kv[1][0])
+        seg, (t, i, is_spike) = max(best.items(), key=lambda kv: kv[1][0])
         if t < T_DETECT:
             break
-        new = locate(c, seg[0], seg[1], i, 2 * c.p, pair=True)
+        refl = reflection(c, seg[0], seg[1], i) if is_spike else None
+        new = [refl] if refl is not None else locate(c, seg[0], seg[1], i, 2 * c.p, pair=True)
         if not new:
             rejected.setdefault(seg, []).append((i - c.p, i + c.p))
             best[seg] = _best(c, *seg, stop, rejected[seg])
@@ -85,8 +91,9 @@ def refine(c: Ctx, events: list[Found], lo: int, hi: int, passes: int = 3) -> li
         for n, ev in enumerate(events):
             a = out[-1].k + out[-1].ext if out else lo
             b = events[n + 1].k if n + 1 < len(events) else hi
-            if ev.reflective:
-                new = locate(c, a, b, ev.k, c.p // 2)
+            if ev.reflective:  # one event across its dead zone, measured between its neighbours
+                new = [x for x in [reflection(c, a, b, max(a, ev.k - c.p // 2))] if x]
+                new = new or locate(c, a, b, ev.k, c.p // 2)
             else:
                 near = out[-2:] + events[n + 1:n + 3]
                 fa = max([lo] + [e.k + e.ext for e in near if e.reflective and e.k < ev.k])

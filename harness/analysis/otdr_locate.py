@@ -58,8 +58,8 @@ def spike(c: Ctx, a: int, b: int, k1: int, step_db: float = 0.0) -> tuple[int, f
     run = running_mean(dev[:max(near, 3)], q)
     top = int(np.argmax(run))
     height = float(run[top])
-    sd = float(c.noise.eff(k1)) / math.sqrt(q)
-    level = max(height / 20.0, 4.0 * float(c.noise.eff(k1)), SPIKE_MIN_DB)
+    sd = float(c.noise.mean_sd(k1, q))
+    level = max(height / 20.0, 4.0 * float(c.noise.mean_sd(k1, 1)), SPIKE_MIN_DB)
     quiet = np.nonzero(dev[: top + 1] < level)[0]  # the last quiet sample before the peak
     start = int(j[min(quiet[-1] + 1, top)]) if len(quiet) else int(j[top])
     after = float(np.median(dev[-max(p, 3):]))
@@ -82,7 +82,7 @@ def settle(c: Ctx, k: int, m0: int, b: int, tol_db: float = 0.01) -> int:
             return max(m0, min(m, b - k))
         n, mx, my, _, _ = c.fits.moments(s0, min(b, s0 + max(c.wmin, c.p, 2 * q, 16)))
         line = lambda x: my + c.slope0 * (x - mx)  # noqa: E731
-        tol = max(4.0 * float(c.noise.at(s0)) / math.sqrt(q), tol_db)
+        tol = max(4.0 * float(c.noise.mean_sd(s0, q)) / c.noise.scale, tol_db)
         if abs(float(c.fits.mean(s0, s0 + q)) - line(s0 + (q - 1) / 2.0)) <= tol:
             break
         m = int(m * 1.5) + 1
@@ -209,3 +209,25 @@ def classify(c: Ctx, a: int, b: int, kr: int, ramp_loss: float, length: int) -> 
                            or not ramp_loss * loss > 0.25 * loss * loss):
         return None  # too small, or the step is not a ramp here (another event's shadow)
     return found
+
+
+def reflection(c: Ctx, a: int, b: int, i: int) -> Found | None:
+    """The reflective event whose spike lies within a pulse length after ``i`` in [a, b): one
+    event however wide the spike (pulse, saturation, the receiver's recovery tail). Its start
+    is where the spike leaves the backscatter line before it, its extent runs until the trace
+    follows the backscatter line after it again, and its loss is the step between LSA lines
+    fitted outside that dead zone on each side. None if it is no spike (a gain stays up)."""
+    p, q = c.p, max(1, c.p // 4)
+    lo, hi = max(a, i), min(b - 4, i + p + q)
+    if hi <= lo:
+        return None
+    peak = lo + int(np.argmax(running_mean(c.y[lo:hi], q)))  # the spike's top, then its start
+    edge, height, real = spike(c, a, b, max(a + 3, peak - q))
+    if not real or not a + 3 <= edge < b - 3:
+        return None
+    ext = settle(c, edge, p, b)
+    loss, var = measure(c, a, b, edge, ext)
+    if not math.isfinite(loss):
+        return None
+    pos_sd = max(0.5, float(c.noise.eff(edge)) / max(height, 1e-9))
+    return Found(edge, ext, True, loss, var, height, pos_sd, edge)
