@@ -89,9 +89,21 @@ def analyse_sor(record: Any, threshold_db: float | None = None) -> Any:
         return analyse_otdr(record.data.distance_m + user_offset_m(record), -record.data.level_db,
                             pulse_width_ns=fx.pulse_widths_ns[0], group_index=fx.group_index,
                             wavelength_nm=fx.actual_wavelength_nm, threshold_db=threshold,
-                            backscatter_db=fx.backscatter_db if fx.backscatter_raw else None)
+                            backscatter_db=fx.backscatter_db if fx.backscatter_raw else None,
+                            **sor_thresholds(fx))
     except ValueError as exc:
         raise HarnessError(f"OTDR analysis: {exc}") from None
+
+
+def sor_thresholds(fx: Any) -> dict[str, float]:
+    """The instrument's own end-of-fibre and reflectance thresholds (SR-4731 FxdParams, dB
+    × 1000; the reflectance one stored without its sign), where the file sets them."""
+    out = {}
+    if 0 < fx.eof_threshold < 60000:
+        out["end_threshold_db"] = fx.eof_threshold / 1000.0
+    if 0 < fx.reflectance_threshold < 65535:
+        out["reflectance_threshold_db"] = -fx.reflectance_threshold / 1000.0
+    return out
 
 
 def otdr_result(name: str, record: Any, analysis: Any) -> dict[str, Any]:

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harness.analysis.lsa import WindowFits
-from harness.analysis.otdr_ends import (REACH_NOISE_DB, launch_end, noise_scale, reach_and_end,
-                                        saturated)
+from harness.analysis.otdr_ends import (END_STEP_DB, REACH_NOISE_DB, launch_end, noise_scale,
+                                        reach_and_end, saturated)
 from harness.analysis.otdr_events import search
-from harness.analysis.otdr_stats import Ctx, Found, reflectance_db
+from harness.analysis.otdr_stats import REFLECTANCE_MIN_DB, Ctx, Found, reflectance_db
 from harness.analysis.otdr_noise import noise_profile
 
 C_M_PER_S = 299_792_458.0
@@ -178,11 +178,16 @@ def pulse_length_m(pulse_width_ns: float, group_index: float) -> float:
 
 def analyse_otdr(distance_m: np.ndarray, level_db: np.ndarray, *, pulse_width_ns: float,
                  group_index: float, wavelength_nm: float = 1550.0, threshold_db: float = 0.05,
-                 backscatter_db: float | None = None) -> OtdrAnalysis:
+                 backscatter_db: float | None = None, end_threshold_db: float = END_STEP_DB,
+                 reflectance_threshold_db: float = REFLECTANCE_MIN_DB) -> OtdrAnalysis:
     """Find the events of one trace and measure them (see the module docstring).
 
     ``threshold_db``: least |loss| reported for a non-reflective event; ``backscatter_db``:
-    the fibre's backscatter coefficient at 1 ns (default by wavelength) for reflectance and ORL.
+    the fibre's backscatter coefficient at 1 ns (default by wavelength) for reflectance and ORL;
+    ``end_threshold_db``: the drop into the noise that ends the fibre (dB);
+    ``reflectance_threshold_db``: a reflection weaker than this (dB) is reported as a
+    non-reflective event (still measured as one event across its spike), as instruments do
+    with their reflectance threshold (SR-4731 FxdParams).
     """
     z = np.asarray(distance_m, dtype=np.float64)
     y = np.asarray(level_db, dtype=np.float64)
@@ -201,7 +206,8 @@ def analyse_otdr(distance_m: np.ndarray, level_db: np.ndarray, *, pulse_width_ns
     good = (noise.sigma <= REACH_NOISE_DB) & (noise.centres > i0 + 2 * p)
     slope0 = float(np.median(noise.slope[good])) if good.any() else 0.0
     c = Ctx(y, fits, noise, p, max(4 * p, 32), max(6, p // 4), slope0,
-            1.0 / (SLOPE_PRIOR_DB_PER_KM * dz / 1000.0) ** 2, threshold_db, bs, pulse_width_ns, dz)
+            1.0 / (SLOPE_PRIOR_DB_PER_KM * dz / 1000.0) ** 2, threshold_db, bs, pulse_width_ns, dz,
+            eof_db=end_threshold_db, refl_min_db=reflectance_threshold_db)
     start = launch_end(c, i0)
     reach, fit_stop, end = reach_and_end(c, start)
     found = search(c, start, fit_stop, fit_stop) if reach > start else []
@@ -229,9 +235,11 @@ def analyse_otdr(distance_m: np.ndarray, level_db: np.ndarray, *, pulse_width_ns
 
 def _event(c: Ctx, z: np.ndarray, f: Found, dz: float) -> OtdrEvent:
     refl = reflectance_db(f.height, c.bs_db, c.pulse_ns) if f.reflective else None
-    return OtdrEvent(float(z[f.k]), "reflective" if f.reflective else "non-reflective", f.loss,
-                     refl, math.sqrt(f.var), f.pos_sd * dz, f.ext * dz,
-                     saturated(c.y, f.k, c.p) if f.reflective else False)
+    if refl is not None and refl < c.refl_min_db:  # below the reflectance threshold: a step
+        refl = None
+    return OtdrEvent(float(z[f.k]), "reflective" if refl is not None else "non-reflective",
+                     f.loss, refl, math.sqrt(f.var), f.pos_sd * dz, f.ext * dz,
+                     saturated(c.y, f.k, c.p) if refl is not None else False)
 
 
 def _sections(c: Ctx, z, found: list[Found], start: int, reach: int, i0: int):

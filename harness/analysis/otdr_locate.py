@@ -59,9 +59,11 @@ def spike(c: Ctx, a: int, b: int, k1: int, step_db: float = 0.0) -> tuple[int, f
     top = int(np.argmax(run))
     height = float(run[top])
     sd = float(c.noise.mean_sd(k1, q))
-    level = max(height / 20.0, 4.0 * float(c.noise.mean_sd(k1, 1)), SPIKE_MIN_DB)
-    quiet = np.nonzero(dev[: top + 1] < level)[0]  # the last quiet sample before the peak
-    start = int(j[min(quiet[-1] + 1, top)]) if len(quiet) else int(j[top])
+    level = max(height / 50.0, 4.0 * float(c.noise.mean_sd(k1, 1)), SPIKE_MIN_DB)
+    # the event starts at the last sample still on the backscatter line before the spike
+    # (the pulse's leading edge reaches the reflection between it and the next sample)
+    quiet = np.nonzero(dev[: top + 1] < level)[0]
+    start = int(j[quiet[-1]]) if len(quiet) else int(j[top])
     after = float(np.median(dev[-max(p, 3):]))
     bias = sd * math.sqrt(2.0 * math.log(max(len(run) / q, 1.0)))  # the highest of many means
     real = (height - bias >= T_DETECT * sd and height >= max(SPIKE_MIN_DB, 0.1 * abs(step_db))

@@ -45,6 +45,8 @@ class Ctx:
     pulse_ns: float
     dz_m: float  # sample spacing (m)
     cache: dict = field(default_factory=dict)
+    eof_db: float = 3.0  # a drop this large into the noise is the fibre's end (dB)
+    refl_min_db: float = -75.0  # reflections below this reflectance are reported as steps (dB)
 
 
 @dataclass
