@@ -32,6 +32,10 @@ C_M_PER_S = 299_792_458.0
 BACKSCATTER_DB_1NS = {1310.0: -77.0, 1550.0: -82.0, 1625.0: -83.0}
 NOISE_RESCALE = 1.3
 """Steps between events spread this much wider than predicted: the noise is re-scaled."""
+EDGE_FRACTION = 0.5
+"""A reflection starts between the last sample on the backscatter line and the first above it:
+its position is taken halfway (samples). Instruments report the former (the real .sor files in
+tests/data/sor), a simulator raising the sample at the event the latter."""
 SLOPE_PRIOR_DB_PER_KM = 0.002
 """How far a section's attenuation may plausibly differ from the trace's (weak prior, 1 σ)."""
 
@@ -222,13 +226,14 @@ def analyse_otdr(distance_m: np.ndarray, level_db: np.ndarray, *, pulse_width_ns
     if end is not None:
         k, height = end
         sd = float(noise.eff(k)) / math.sqrt(c.w)
-        events.append(OtdrEvent(float(z[k]), "end", math.nan,
+        end_m = float(z[k]) + (EDGE_FRACTION * dz if height > 0 else 0.0)
+        events.append(OtdrEvent(end_m, "end", math.nan,
                                 reflectance_db(height, bs, pulse_width_ns) if height > 0 else None,
                                 sd, dz * max(0.5, 2.0 * float(noise.eff(k)) / max(height, 0.3)),
                                 saturated=saturated(y, k, p) if height > 0 else False))
     sections, att, att_sd, launch = _sections(c, z, found, start, reach, i0)
     orl, note = _orl(c, events, sections, launch, end is not None, p_len)
-    return OtdrAnalysis(events, att, float(z[reach]), float(z[end[0]]) if end else None, launch,
+    return OtdrAnalysis(events, att, float(z[reach]), end_m if end else None, launch,
                         dz, p_len, z, y, sections, float(z[start]), orl, note, att_sd,
                         c.noise.scale)
 
@@ -237,7 +242,8 @@ def _event(c: Ctx, z: np.ndarray, f: Found, dz: float) -> OtdrEvent:
     refl = reflectance_db(f.height, c.bs_db, c.pulse_ns) if f.reflective else None
     if refl is not None and refl < c.refl_min_db:  # below the reflectance threshold: a step
         refl = None
-    return OtdrEvent(float(z[f.k]), "reflective" if refl is not None else "non-reflective",
+    at = float(z[f.k]) + (EDGE_FRACTION * dz if f.reflective else 0.0)
+    return OtdrEvent(at, "reflective" if refl is not None else "non-reflective",
                      f.loss, refl, math.sqrt(f.var), f.pos_sd * dz, f.ext * dz,
                      saturated(c.y, f.k, c.p) if refl is not None else False)
 
