@@ -121,8 +121,9 @@ def otdr_result(name: str, record: Any, analysis: Any) -> dict[str, Any]:
         "events": [{"distance_m": _num(e.distance_m - off, 3), "type": e.type,
                     "loss_db": _num(e.loss_db), "reflectance_db": _num(e.reflectance_db, 2),
                     "uncertainty_db": _num(e.uncertainty_db),
-                    "position_uncertainty_m": _num(e.position_uncertainty_m, 2)}
-                   for e in analysis.events]}
+                    "position_uncertainty_m": _num(e.position_uncertainty_m, 2),
+                    **({"ghost": True} if e.ghost else {})}
+                   for e in analysis.events + analysis.after_end]}
 
 
 def bidirectional_result(names: list[str], records: list[Any], analyses: list[Any],

@@ -25,6 +25,7 @@ from harness.analysis.lsa import WindowFits
 from harness.analysis.otdr_ends import (END_STEP_DB, REACH_NOISE_DB, launch_end, noise_scale,
                                         reach_and_end, saturated)
 from harness.analysis.otdr_events import search
+from harness.analysis.otdr_ghosts import ghost_flags, spikes_after_end
 from harness.analysis.otdr_stats import REFLECTANCE_MIN_DB, Ctx, Found, reflectance_db
 from harness.analysis.otdr_noise import noise_profile
 
@@ -36,6 +37,8 @@ EDGE_FRACTION = 0.5
 """A reflection starts between the last sample on the backscatter line and the first above it:
 its position is taken halfway (samples). Instruments report the former (the real .sor files in
 tests/data/sor), a simulator raising the sample at the event the latter."""
+GHOST_TOLERANCE_M = 3.0
+"""Least tolerance (m) on a ghost's distance (otherwise two samples or a pulse length)."""
 SLOPE_PRIOR_DB_PER_KM = 0.002
 """How far a section's attenuation may plausibly differ from the trace's (weak prior, 1 σ)."""
 
@@ -53,6 +56,8 @@ class OtdrEvent:
     position_uncertainty_m: float = math.nan
     extent_m: float = 0.0
     saturated: bool = False
+    ghost: bool = False
+    """An echo of stronger reflections (see :mod:`otdr_ghosts`): not a fault."""
 
     @property
     def gainer(self) -> bool:
@@ -62,7 +67,8 @@ class OtdrEvent:
     def as_dict(self) -> dict:
         return {"distance_m": self.distance_m, "type": self.type, "loss_db": self.loss_db,
                 "reflectance_db": self.reflectance_db, "uncertainty_db": self.uncertainty_db,
-                "position_uncertainty_m": self.position_uncertainty_m, "extent_m": self.extent_m}
+                "position_uncertainty_m": self.position_uncertainty_m, "extent_m": self.extent_m,
+                "ghost": self.ghost}
 
 
 @dataclass
@@ -102,6 +108,9 @@ class OtdrAnalysis:
     noise_scale: float = 1.0
     """How much the trace's steps spread beyond its sample noise (1: white noise; real fibres'
     backscatter wanders): the factor applied to every uncertainty."""
+    after_end: list[OtdrEvent] = field(default_factory=list)
+    """Reflections beyond the fibre's end (echoes, mostly ``ghost``): no loss, kept apart
+    from ``events`` (which end with the fibre's end)."""
 
     @property
     def span_loss_db(self) -> float:
@@ -222,7 +231,7 @@ def analyse_otdr(distance_m: np.ndarray, level_db: np.ndarray, *, pulse_width_ns
         c.noise.scale *= kappa
         c.cache.clear()
         found = search(c, start, fit_stop, fit_stop)
-    events = [_event(c, z, f, dz) for f in found]
+    events = [ev for ev in (_event(c, z, f, dz) for f in found) if ev is not None]
     if end is not None:
         k, height = end
         sd = float(noise.eff(k)) / math.sqrt(c.w)
@@ -232,16 +241,51 @@ def analyse_otdr(distance_m: np.ndarray, level_db: np.ndarray, *, pulse_width_ns
                                 sd, dz * max(0.5, 2.0 * float(noise.eff(k)) / max(height, 0.3)),
                                 saturated=saturated(y, k, p) if height > 0 else False))
     sections, att, att_sd, launch = _sections(c, z, found, start, reach, i0)
-    orl, note = _orl(c, events, sections, launch, end is not None, p_len)
+    after = _after_end(c, z, end, sections) if end is not None and sections else []
+    _flag_ghosts(events + after, max(2.0 * dz, p_len, GHOST_TOLERANCE_M), threshold_db)
+    orl, note = _orl(c, [e for e in events if not e.ghost], sections, launch, end is not None, p_len)
     return OtdrAnalysis(events, att, float(z[reach]), end_m if end else None, launch,
                         dz, p_len, z, y, sections, float(z[start]), orl, note, att_sd,
-                        c.noise.scale)
+                        c.noise.scale, after)
 
 
-def _event(c: Ctx, z: np.ndarray, f: Found, dz: float) -> OtdrEvent:
+def _after_end(c: Ctx, z: np.ndarray, end: tuple[int, float], sections: list) -> list[OtdrEvent]:
+    """Reflections beyond the fibre's end (after its own spike has fallen back below the
+    backscatter level before it): echoes, or light from a fibre behind a break. Reflectance
+    against the last section's backscatter line extrapolated; no loss (no backscatter)."""
+    k, height = end
+    level = sections[-1].level_at(float(z[k]))
+    if height > 0:  # past the end's own spike first
+        top = np.flatnonzero(c.y[k:] >= level + height / 2.0)
+        k += int(top[0]) if len(top) else 0
+    fall = np.flatnonzero(c.y[k:] < level)
+    if not len(fall):
+        return []
+    out = []
+    for a, b, peak in spikes_after_end(c.y, k + int(fall[0]) + c.p, c.p):
+        height = peak - sections[-1].level_at(float(z[a]))
+        refl = reflectance_db(height, c.bs_db, c.pulse_ns) if height > 0 else None
+        out.append(OtdrEvent(float(z[a]) + EDGE_FRACTION * c.dz_m, "reflective", math.nan, refl,
+                             math.nan, c.dz_m, (b - a) * c.dz_m))
+    return out
+
+
+def _flag_ghosts(events: list[OtdrEvent], tolerance_m: float, threshold_db: float) -> None:
+    """Set ``ghost`` on the events that sit where echoes of the strong reflections would."""
+    refl = [e.reflectance_db if e.type != "non-reflective" else None for e in events]
+    flags = ghost_flags([e.distance_m for e in events], refl, [e.loss_db for e in events],
+                        [e.uncertainty_db if math.isfinite(e.uncertainty_db) else 0.0 for e in events],
+                        tolerance_m, threshold_db)
+    for e, g in zip(events, flags):
+        e.ghost = g and e.type != "end"
+
+
+def _event(c: Ctx, z: np.ndarray, f: Found, dz: float) -> OtdrEvent | None:
     refl = reflectance_db(f.height, c.bs_db, c.pulse_ns) if f.reflective else None
     if refl is not None and refl < c.refl_min_db:  # below the reflectance threshold: a step
         refl = None
+    if f.reflective and refl is None and abs(f.loss) < c.threshold_db:
+        return None  # under both the reflectance and the loss thresholds: not an event
     at = float(z[f.k]) + (EDGE_FRACTION * dz if f.reflective else 0.0)
     return OtdrEvent(at, "reflective" if refl is not None else "non-reflective",
                      f.loss, refl, math.sqrt(f.var), f.pos_sd * dz, f.ext * dz,
