@@ -145,6 +145,10 @@ def bidirectional_result(names: list[str], records: list[Any], analyses: list[An
         "files": names, "length_m": _num(bd.aligned_length_m - off, 3),
         "attenuation_db_per_km": _num((a.attenuation_db_per_km + b.attenuation_db_per_km) / 2, 5),
         "span_loss_db": _num(bd.end_to_end_loss_db), "aligned_events": bd.aligned_events,
+        # both traces see the whole fibre: the link loss between its first and last connectors
+        "span_loss_a_db": _num(bd.link.a_db) if bd.link else None,
+        "span_loss_b_db": _num(bd.link.b_db) if bd.link else None,
+        "link_m": [_num(bd.link.first_m - off, 3), _num(bd.link.last_m - off, 3)] if bd.link else None,
         "events": [{"distance_m": _num(e.distance_m - off, 3), "type": e.type,
                     "loss_db": _num(e.loss_db), "reflectance_db": _num(e.reflectance_db, 2),
                     "loss_a_db": _num(e.loss_a_db), "loss_b_db": _num(e.loss_b_db),
