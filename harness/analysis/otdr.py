@@ -242,7 +242,7 @@ def analyse_otdr(distance_m: np.ndarray, level_db: np.ndarray, *, pulse_width_ns
                                 saturated=saturated(y, k, p) if height > 0 else False))
     sections, att, att_sd, launch = _sections(c, z, found, start, reach, i0)
     after = _after_end(c, z, end, sections) if end is not None and sections else []
-    _flag_ghosts(events + after, max(2.0 * dz, p_len, GHOST_TOLERANCE_M), threshold_db)
+    _flag_ghosts(events, after, max(2.0 * dz, p_len, GHOST_TOLERANCE_M), threshold_db)
     orl, note = _orl(c, [e for e in events if not e.ghost], sections, launch, end is not None, p_len)
     return OtdrAnalysis(events, att, float(z[reach]), end_m if end else None, launch,
                         dz, p_len, z, y, sections, float(z[start]), orl, note, att_sd,
@@ -270,14 +270,17 @@ def _after_end(c: Ctx, z: np.ndarray, end: tuple[int, float], sections: list) ->
     return out
 
 
-def _flag_ghosts(events: list[OtdrEvent], tolerance_m: float, threshold_db: float) -> None:
+def _flag_ghosts(events: list[OtdrEvent], after: list[OtdrEvent], tolerance_m: float,
+                 threshold_db: float) -> None:
     """Set ``ghost`` on the events that sit where echoes of the strong reflections would."""
-    refl = [e.reflectance_db if e.type != "non-reflective" else None for e in events]
-    flags = ghost_flags([e.distance_m for e in events], refl, [e.loss_db for e in events],
-                        [e.uncertainty_db if math.isfinite(e.uncertainty_db) else 0.0 for e in events],
+    every = events + after
+    refl = [e.reflectance_db if e.type != "non-reflective" else None for e in every]
+    flags = ghost_flags([e.distance_m for e in every], refl, [e.loss_db for e in every],
+                        [e.uncertainty_db if math.isfinite(e.uncertainty_db) else 0.0 for e in every],
+                        [e.type == "reflective" for e in events] + [True] * len(after),
                         tolerance_m, threshold_db)
-    for e, g in zip(events, flags):
-        e.ghost = g and e.type != "end"
+    for e, g in zip(every, flags):
+        e.ghost = g
 
 
 def _event(c: Ctx, z: np.ndarray, f: Found, dz: float) -> OtdrEvent | None:

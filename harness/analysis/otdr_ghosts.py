@@ -20,13 +20,13 @@ import numpy as np
 
 from harness.analysis.otdr_stats import running_mean
 
-AFTER_END_SIGMAS = 8.0
+AFTER_END_SIGMAS = 5.0
 AFTER_END_MIN_DB = 3.0
 AFTER_END_PERCENTILE = 99.5
 AFTER_END_TAIL = 1.5
 """A spike beyond the end rises this many times above the floor's 99.5th percentile."""
 GHOST_SOURCES = 8
-GHOST_SOURCE_MIN_DB = -55.0
+GHOST_SOURCE_MIN_DB = -70.0
 """Reflections weaker than this (dB) make echoes too weak to show: not taken as sources."""
 
 
@@ -38,7 +38,7 @@ def spikes_after_end(y: np.ndarray, start: int, p: int) -> list[tuple[int, int, 
     nb = (n - start) // block
     if nb < 3:
         return []
-    q = max(1, p // 4)
+    q = max(1, p)  # an echo lasts one pulse: the mean over a pulse brings it out of the noise
     ys = running_mean(y[start:start + nb * block], q)
     blocks = ys.reshape(nb, block)
     med = np.median(blocks, axis=1)
@@ -58,23 +58,23 @@ def spikes_after_end(y: np.ndarray, start: int, p: int) -> list[tuple[int, int, 
         k = a
         while k > 0 and ys[k - 1] > base[k - 1] + 2.0 * spread:  # back to the floor's level
             k -= 1
-        out.append((start + max(k - 1, 0), start + b - 1, float(ys[a:b].max())))
+        out.append((start + max(k - 1, 0) + q // 2, start + b - 1, float(ys[a:b].max())))
     return out
 
 
 def ghost_flags(positions_m: list[float], reflectances_db: list[float | None],
-                losses_db: list[float], loss_sd_db: list[float], tolerance_m: float,
-                threshold_db: float) -> list[bool]:
-    """For each event: whether it sits where a ghost of the stronger reflections before it
-    would (a + b − c, within ``tolerance_m``) with no loss of its own (NaN, or under both
-    ``threshold_db`` and three of its σ)."""
+                losses_db: list[float], loss_sd_db: list[float], spiky: list[bool],
+                tolerance_m: float, threshold_db: float) -> list[bool]:
+    """For each event: whether it is a spike (``spiky``: reflective, or beyond the end) that
+    sits where a ghost of the stronger reflections before it would (a + b − c, within
+    ``tolerance_m``) with no loss of its own (NaN, or under ``threshold_db`` and 3 σ)."""
     order = sorted((i for i, r in enumerate(reflectances_db)
                     if r is not None and r >= GHOST_SOURCE_MIN_DB),
                    key=lambda i: -reflectances_db[i])[:GHOST_SOURCES]
     flags = []
     for i, x in enumerate(positions_m):
         lossless = not math.isfinite(losses_db[i]) or abs(losses_db[i]) < max(threshold_db, 3.0 * loss_sd_db[i])
-        if reflectances_db[i] is None or not lossless:
+        if not spiky[i] or not lossless:
             flags.append(False)
             continue
         src = sorted(positions_m[j] for j in order if j != i and positions_m[j] < x - tolerance_m)

@@ -49,11 +49,12 @@ def spike(c: Ctx, a: int, b: int, k1: int, step_db: float = 0.0) -> tuple[int, f
     afterwards (a gain stays up)."""
     p, q = c.p, max(1, c.p // 8)
     hi = k1 - p if k1 - p - a >= c.wmin else max(a + 3, k1 - max(1, p // 4))
-    n, mx, my, _, _ = c.fits.moments(max(a, hi - c.w), hi)
+    n, mx, my, cxx, cxy = c.fits.moments(max(a, hi - c.w), hi)
     j = np.arange(max(hi, a), min(k1 + max(3 * p, c.w) + q, b, len(c.y)))
     if len(j) < 3 or not n >= 3:
         return k1, 0.0, False
-    dev = c.y[j] - (my + c.slope0 * (j - mx))
+    lam = float(c.noise.eff(hi)) ** 2 * c.lam_k  # the line's own slope, drawn to the fibre's
+    dev = c.y[j] - (my + (cxy + lam * c.slope0) / (cxx + lam) * (j - mx))
     near = int(np.searchsorted(j, k1 + 2 * p + q))
     run = running_mean(dev[:max(near, 3)], q)
     top = int(np.argmax(run))
