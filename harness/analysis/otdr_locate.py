@@ -43,18 +43,20 @@ def ramp_lag(slope: float, p: int, loss_db: float) -> int:
 def spike(c: Ctx, a: int, b: int, k1: int, step_db: float = 0.0) -> tuple[int, float, bool]:
     """A spike near ``k1`` in [a, b): (where it leaves the backscatter line before it, its
     height above that line dB, whether it is one). The line: the fibre's slope through the
-    mean level before. The start is the first sample a twentieth of its height above the line
-    (or above the noise); it is a spike when it rises within two pulse lengths, significantly
-    and by a tenth of the step at least, and the trace falls back by half its height
-    afterwards (a gain stays up)."""
+    mean level before. The start is the last sample less than a fiftieth of its height above the
+    line (or within the noise); it is a spike when it rises within two pulse lengths,
+    significantly and by a tenth of the step at least, half of it within half a pulse length
+    of its start (a sharp leading edge), and the trace falls back by half its height afterwards
+    (a gain stays up)."""
     p, q = c.p, max(1, c.p // 8)
     hi = k1 - p if k1 - p - a >= c.wmin else max(a + 3, k1 - max(1, p // 4))
-    n, mx, my, cxx, cxy = c.fits.moments(max(a, hi - c.w), hi)
+    # the line: the fibre's slope through the mean of the pulse length just before (short, so
+    # neither a slope a little off the fibre's nor an event further back tilts it)
+    n, mx, my, _, _ = c.fits.moments(max(a, hi - max(c.wmin, min(c.w, p))), hi)
     j = np.arange(max(hi, a), min(k1 + max(3 * p, c.w) + q, b, len(c.y)))
     if len(j) < 3 or not n >= 3:
         return k1, 0.0, False
-    lam = float(c.noise.eff(hi)) ** 2 * c.lam_k  # the line's own slope, drawn to the fibre's
-    dev = c.y[j] - (my + (cxy + lam * c.slope0) / (cxx + lam) * (j - mx))
+    dev = c.y[j] - (my + c.slope0 * (j - mx))
     near = int(np.searchsorted(j, k1 + 2 * p + q))
     run = running_mean(dev[:max(near, 3)], q)
     top = int(np.argmax(run))
@@ -64,11 +66,16 @@ def spike(c: Ctx, a: int, b: int, k1: int, step_db: float = 0.0) -> tuple[int, f
     # the event starts at the last sample still on the backscatter line before the spike
     # (the pulse's leading edge reaches the reflection between it and the next sample)
     quiet = np.nonzero(dev[: top + 1] < level)[0]
-    start = int(j[quiet[-1]]) if len(quiet) else int(j[top])
+    s0 = int(quiet[-1]) if len(quiet) else top
+    start = int(j[s0])
+    # a reflection's leading edge is sharp (the pulse's front): half its height within half a
+    # pulse length; a line drifting off a curved trace (a ramp, a receiver's bandwidth) is not
+    r = max(2, p // 2)
+    rise = float(np.max(dev[s0:s0 + r + q + 1])) - float(np.mean(dev[max(0, s0 - q):s0 + 1]))
     after = float(np.median(dev[-max(p, 3):]))
     bias = sd * math.sqrt(2.0 * math.log(max(len(run) / q, 1.0)))  # the highest of many means
     real = (height - bias >= T_DETECT * sd and height >= max(SPIKE_MIN_DB, 0.1 * abs(step_db))
-            and height - after >= height / 2
+            and height - after >= height / 2 and rise >= height / 2
             and reflectance_db(height, c.bs_db, c.pulse_ns) >= REFLECTANCE_MIN_DB)
     return start, height, real
 

@@ -21,7 +21,7 @@ from instruments.protocols import OtdrSettings
 from instruments.sim.otdr_physics import launch_cord_m, otdr_trace
 from instruments.sim.otdr_truth import key_events
 from instruments.sim.span import Span
-from simtruth import Score
+from simtruth import Score, visible_limit_m
 
 MIN_LOSS_DB = 0.1
 
@@ -41,13 +41,18 @@ def score_shot(span: Span, fibre: str, station: str, s: OtdrSettings, result: Ot
     """Score one analysed shot (rules in the module docstring)."""
     p_len = pulse_length_m(s.pulse_width_ns, s.group_index)
     tol = max(10.0, 2 * s.resolution_m, p_len / 2)
-    truth = [t for t in key_events(span, fibre, station, s, cord_m) if t.kind != "front panel"]
+    raw = [t for t in key_events(span, fibre, station, s, cord_m) if t.kind != "front panel"]
+    truth = _clusters(raw, p_len)
     end = next(t.distance_m for t in truth if t.type == "end")
     lo = 2 * p_len + 2 * tol
     mine = [e for e in result.events + result.after_end]
     tag = f"{fibre} from {station} {s.wavelength_nm:.0f} nm {s.pulse_width_ns:.0f} ns"
+    hi = min(s.range_km * 1000.0 - 2 * p_len, cord_m + visible_limit_m(span, fibre, station, s))
+    if end <= hi + p_len:  # the end seen: every event up to it (a receive cable's included)
+        hi = end
     due = [t for t in truth if (t.ghost or t.type != "non-reflective" or abs(t.loss_db) >= MIN_LOSS_DB)
-           and lo <= t.distance_m and (t.distance_m <= end or t.ghost)]
+           and lo <= t.distance_m <= s.range_km * 1000.0 - 2 * p_len
+           and (t.distance_m <= hi or t.ghost)]
     pairs = sorted((abs(e.distance_m - t.distance_m), i, j) for i, e in enumerate(mine)
                    for j, t in enumerate(due) if abs(e.distance_m - t.distance_m) <= tol)
     used, matched = set(), {}
@@ -70,7 +75,7 @@ def score_shot(span: Span, fibre: str, station: str, s: OtdrSettings, result: Ot
         elif t.type == "reflective" and not t.ghost and e.type != "reflective":
             sc.far.append(f"{tag}: {t.distance_m:.1f} m reflective reported {e.type}")
     for i, e in enumerate(mine):
-        if i not in used and all(abs(e.distance_m - t.distance_m) > tol for t in truth):
+        if i not in used and all(abs(e.distance_m - t.distance_m) > tol for t in raw):
             sc.fp += 1
             sc.false.append(f"{tag}: {e.distance_m:.1f} m {e.type} {e.loss_db:+.3f} dB "
                             f"R {e.reflectance_db} ghost {e.ghost}")
@@ -96,4 +101,19 @@ def short_pulses(range_km: float = 12.0) -> list[OtdrSettings]:
         for wl in (1310.0, 1550.0):
             out.append(replace(base, pulse_width_ns=pw, resolution_m=res, range_km=range_km,
                                wavelength_nm=wl, averaging_s=30.0))
+    return out
+
+
+def _clusters(truth: list, p_len: float) -> list:
+    """Steps closer than one pulse length cannot be told apart (nor by an instrument): one
+    event there, with their summed loss, at the position of the larger."""
+    out = []
+    for t in truth:
+        prev = out[-1] if out else None
+        if (prev is not None and t.type == prev.type == "non-reflective" and not t.ghost
+                and t.distance_m - prev.distance_m < p_len):
+            big = t if abs(t.loss_db) > abs(prev.loss_db) else prev
+            out[-1] = replace(big, loss_db=prev.loss_db + t.loss_db)
+            continue
+        out.append(t)
     return out
