@@ -47,9 +47,10 @@ def score_shot(span: Span, fibre: str, station: str, s: OtdrSettings, result: Ot
     lo = 2 * p_len + 2 * tol
     mine = [e for e in result.events + result.after_end]
     tag = f"{fibre} from {station} {s.wavelength_nm:.0f} nm {s.pulse_width_ns:.0f} ns"
-    hi = min(s.range_km * 1000.0 - 2 * p_len, cord_m + visible_limit_m(span, fibre, station, s))
-    if end <= hi + p_len:  # the end seen: every event up to it (a receive cable's included)
-        hi = end
+    seen = visible_limit_m(span, fibre, station, s)  # from the ODF, at most to the far ODF
+    hi = min(s.range_km * 1000.0 - 2 * p_len, cord_m + seen)
+    if seen >= span.length_km * 1000.0 - 1.0:  # the link seen whole: the receive reel and end too
+        hi = min(end, s.range_km * 1000.0 - 2 * p_len)
     due = [t for t in truth if (t.ghost or t.type != "non-reflective" or abs(t.loss_db) >= MIN_LOSS_DB)
            and lo <= t.distance_m <= s.range_km * 1000.0 - 2 * p_len
            and (t.distance_m <= hi or t.ghost)]
@@ -63,7 +64,9 @@ def score_shot(span: Span, fibre: str, station: str, s: OtdrSettings, result: Ot
     sc = Score()
     for j, t in enumerate(due):
         e = mine[matched[j]] if j in matched else None
-        if e is None or e.ghost != t.ghost:
+        wrong = e is not None and ((t.type == "end") != (e.type == "end")
+                                   or (t.type == "non-reflective" and e.type == "reflective"))
+        if e is None or e.ghost != t.ghost or wrong:
             sc.fn += 1
             sc.misses.append(f"{tag}: {t.distance_m:.1f} m {t.kind} {t.type} {t.loss_db:+.3f} dB "
                              f"R {t.reflectance_db}" + (f" (found {e.type}, ghost {e.ghost})" if e else ""))
