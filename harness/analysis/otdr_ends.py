@@ -24,6 +24,9 @@ END_STEP_DB = 3.0
 """A drop at least this large into noise, with no backscatter after it, is the fibre's end."""
 END_SPIKE_DB = 1.0
 """A reflection at least this high with no backscatter after it is the fibre's end."""
+END_SEARCH_BLOCKS = 8
+"""The drop into the noise is looked for this many noise blocks past the last backscatter
+(room for a receive cable shorter than a block and a receiver's recovery tail)."""
 FLOOR_TOL_DB = 0.002
 """Samples this close to the trace's lowest level sit on the receiver's floor."""
 LAUNCH_MAX = 64
@@ -128,7 +131,7 @@ def _find_end(c: Ctx, start: int, edge: int) -> tuple[int, float] | None:
     cnt, mx, my, cxx, cxy = c.fits.moments(lo, s0)
     slope = cxy / cxx
     line = lambda x: my + slope * (x - mx)  # noqa: E731
-    j = np.arange(s0, n - q)
+    j = np.arange(s0, min(n - q, edge + END_SEARCH_BLOCKS * c.noise.block + 2 * p))
     dev = c.fits.mean(j, j + q) - line(j + (q - 1) / 2.0)
     stay = max(c.wmin, 16, p)
     below = np.concatenate([[0], np.cumsum(dev <= -c.eof_db)])
