@@ -106,11 +106,18 @@ def sor_thresholds(fx: Any) -> dict[str, float]:
     return out
 
 
+def sor_origin_m(record: Any, analysis: Any) -> float:
+    """The file's origin (m from the OTDR port): SR-4731's user offset unless the file's own
+    key events say the writer meant another reading of it (:mod:`harness.analysis.otdr_origin`)."""
+    from harness.analysis.otdr_origin import origin_m
+
+    tol = max(10.0, 2 * analysis.spacing_m, analysis.pulse_length_m / 2)
+    return origin_m(record, [e.distance_m for e in analysis.events + analysis.after_end], tol)
+
+
 def otdr_result(name: str, record: Any, analysis: Any) -> dict[str, Any]:
     """The JSON of ``analyse otdr`` for one file: distances (m) from the file's origin."""
-    from harness.sor.runs import user_offset_m
-
-    off = user_offset_m(record)
+    off = sor_origin_m(record, analysis)
     end = analysis.end_m if analysis.end_m is not None else analysis.reach_m
     return {
         "file": name, "wavelength_nm": record.fixed.actual_wavelength_nm,
@@ -140,7 +147,7 @@ def bidirectional_result(names: list[str], records: list[Any], analyses: list[An
                                "the two OTDR ports with --length-m")
         length_m = sum(ends) / len(ends)
     bd = merge(a, b, length_m)
-    off = user_offset_m(records[0])
+    off = sor_origin_m(records[0], a)
     return {
         "files": names, "length_m": _num(bd.aligned_length_m - off, 3),
         "attenuation_db_per_km": _num((a.attenuation_db_per_km + b.attenuation_db_per_km) / 2, 5),
