@@ -48,17 +48,19 @@ def spikes_after_end(y: np.ndarray, start: int, p: int) -> list[tuple[int, int, 
     base = np.interp(np.arange(nb * block), centres, med)
     # a floor of clipped samples with bursts of noise has no MAD: its own high tail sets the bar
     tail = float(np.percentile(ys - base, AFTER_END_PERCENTILE))
-    high = ys > base + max(AFTER_END_SIGMAS * spread, AFTER_END_MIN_DB, AFTER_END_TAIL * tail)
+    bar = max(AFTER_END_SIGMAS * spread, AFTER_END_MIN_DB, AFTER_END_TAIL * tail)
+    high = ys > base + bar
     runs = np.flatnonzero(np.diff(np.concatenate([[0], high.astype(np.int8), [0]])))
+    raw = y[start:start + nb * block]
     out: list[tuple[int, int, float]] = []
     for a, b in zip(runs[::2], runs[1::2]):
         if out and a - (out[-1][1] - start) <= p:  # one echo, broken by a noisy sample
             out[-1] = (out[-1][0], start + b - 1, max(out[-1][2], float(ys[a:b].max())))
             continue
-        k = a
-        while k > 0 and ys[k - 1] > base[k - 1] + 2.0 * spread:  # back to the floor's level
-            k -= 1
-        out.append((start + max(k - 1, 0) + q // 2, start + b - 1, float(ys[a:b].max())))
+        lo = max(a - q, 0)  # its leading edge on the samples themselves: half the bar up
+        up = np.flatnonzero(raw[lo:b] > base[lo:b] + bar / 2.0)
+        k = lo + int(up[0]) if len(up) else a
+        out.append((start + max(k - 1, 0), start + b - 1, float(ys[a:b].max())))
     return out
 
 
