@@ -171,7 +171,7 @@ def _otdr_table(result: dict[str, Any], console: Console) -> None:
         table.add_column(col, justify="left" if col in ("type", "±dB / note") else "right")
     fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
     for i, e in enumerate(result["events"], start=1):
-        extra = e.get("note") or fmt(e.get("uncertainty_db"), ".3f")
+        extra = e.get("note") or ("ghost (echo)" if e.get("ghost") else fmt(e.get("uncertainty_db"), ".3f"))
         table.add_row(str(i), fmt(e["distance_m"], ".2f"), e["type"], fmt(e["loss_db"], ".3f"),
                       fmt(e["reflectance_db"], ".1f"), extra)
     console.print(table)
