@@ -89,16 +89,35 @@ def analyse_sor(record: Any, threshold_db: float | None = None) -> Any:
         return analyse_otdr(record.data.distance_m + user_offset_m(record), -record.data.level_db,
                             pulse_width_ns=fx.pulse_widths_ns[0], group_index=fx.group_index,
                             wavelength_nm=fx.actual_wavelength_nm, threshold_db=threshold,
-                            backscatter_db=fx.backscatter_db if fx.backscatter_raw else None)
+                            backscatter_db=fx.backscatter_db if fx.backscatter_raw else None,
+                            **sor_thresholds(fx))
     except ValueError as exc:
         raise HarnessError(f"OTDR analysis: {exc}") from None
 
 
+def sor_thresholds(fx: Any) -> dict[str, float]:
+    """The instrument's own end-of-fibre and reflectance thresholds (SR-4731 FxdParams, dB
+    × 1000; the reflectance one stored without its sign), where the file sets them."""
+    out = {}
+    if 0 < fx.eof_threshold < 60000:
+        out["end_threshold_db"] = fx.eof_threshold / 1000.0
+    if 0 < fx.reflectance_threshold < 65535:
+        out["reflectance_threshold_db"] = -fx.reflectance_threshold / 1000.0
+    return out
+
+
+def sor_origin_m(record: Any, analysis: Any) -> float:
+    """The file's origin (m from the OTDR port): SR-4731's user offset unless the file's own
+    key events say the writer meant another reading of it (:mod:`harness.analysis.otdr_origin`)."""
+    from harness.analysis.otdr_origin import origin_m
+
+    tol = max(10.0, 2 * analysis.spacing_m, analysis.pulse_length_m / 2)
+    return origin_m(record, [e.distance_m for e in analysis.events + analysis.after_end], tol)
+
+
 def otdr_result(name: str, record: Any, analysis: Any) -> dict[str, Any]:
     """The JSON of ``analyse otdr`` for one file: distances (m) from the file's origin."""
-    from harness.sor.runs import user_offset_m
-
-    off = user_offset_m(record)
+    off = sor_origin_m(record, analysis)
     end = analysis.end_m if analysis.end_m is not None else analysis.reach_m
     return {
         "file": name, "wavelength_nm": record.fixed.actual_wavelength_nm,
@@ -109,8 +128,9 @@ def otdr_result(name: str, record: Any, analysis: Any) -> dict[str, Any]:
         "events": [{"distance_m": _num(e.distance_m - off, 3), "type": e.type,
                     "loss_db": _num(e.loss_db), "reflectance_db": _num(e.reflectance_db, 2),
                     "uncertainty_db": _num(e.uncertainty_db),
-                    "position_uncertainty_m": _num(e.position_uncertainty_m, 2)}
-                   for e in analysis.events]}
+                    "position_uncertainty_m": _num(e.position_uncertainty_m, 2),
+                    **({"ghost": True} if e.ghost else {})}
+                   for e in analysis.events + analysis.after_end]}
 
 
 def bidirectional_result(names: list[str], records: list[Any], analyses: list[Any],
@@ -127,11 +147,15 @@ def bidirectional_result(names: list[str], records: list[Any], analyses: list[An
                                "the two OTDR ports with --length-m")
         length_m = sum(ends) / len(ends)
     bd = merge(a, b, length_m)
-    off = user_offset_m(records[0])
+    off = sor_origin_m(records[0], a)
     return {
         "files": names, "length_m": _num(bd.aligned_length_m - off, 3),
         "attenuation_db_per_km": _num((a.attenuation_db_per_km + b.attenuation_db_per_km) / 2, 5),
         "span_loss_db": _num(bd.end_to_end_loss_db), "aligned_events": bd.aligned_events,
+        # both traces see the whole fibre: the link loss between its first and last connectors
+        "span_loss_a_db": _num(bd.link.a_db) if bd.link else None,
+        "span_loss_b_db": _num(bd.link.b_db) if bd.link else None,
+        "link_m": [_num(bd.link.first_m - off, 3), _num(bd.link.last_m - off, 3)] if bd.link else None,
         "events": [{"distance_m": _num(e.distance_m - off, 3), "type": e.type,
                     "loss_db": _num(e.loss_db), "reflectance_db": _num(e.reflectance_db, 2),
                     "loss_a_db": _num(e.loss_a_db), "loss_b_db": _num(e.loss_b_db),
@@ -147,7 +171,7 @@ def _otdr_table(result: dict[str, Any], console: Console) -> None:
         table.add_column(col, justify="left" if col in ("type", "±dB / note") else "right")
     fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
     for i, e in enumerate(result["events"], start=1):
-        extra = e.get("note") or fmt(e.get("uncertainty_db"), ".3f")
+        extra = e.get("note") or ("ghost (echo)" if e.get("ghost") else fmt(e.get("uncertainty_db"), ".3f"))
         table.add_row(str(i), fmt(e["distance_m"], ".2f"), e["type"], fmt(e["loss_db"], ".3f"),
                       fmt(e["reflectance_db"], ".1f"), extra)
     console.print(table)

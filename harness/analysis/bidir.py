@@ -11,7 +11,12 @@
 3. An event found from one side only but inside the other trace's clean backscatter is also
    measured there (LSA at that point), so its loss is still a two-direction average.
 4. End-to-end loss: the loss seen from each end up to a stitch point in the overlap of the two
-   traces' reach, in the longest event-free stretch there.
+   traces' reach, in the longest event-free stretch there (neither trace reaches the far end,
+   as on the 380 km span). When each trace sees the whole fibre (a shorter span, a repaired
+   section, a land segment), the link loss between its first and last connectors instead,
+   per direction and averaged (:func:`link_loss`): the LSA line of the launch cable before the
+   first connector against the LSA line of the receive cable after the last, both connectors
+   included, as an OTDR's own link-loss markers with launch and receive cables.
 Distances in m from the first station; losses in dB.
 """
 
@@ -75,10 +80,14 @@ class Bidirectional:
     end_to_end_loss_db: float
     length_offset_m: float = 0.0
     aligned_events: int = 0
+    link: "LinkLoss | None" = None
+    """The link loss per direction when both traces see the whole fibre (else None)."""
 
     @property
     def continuous(self) -> bool:
-        return self.end_a_m is None and self.end_b_m is None
+        """No break: neither trace ends, or both see the whole fibre (the end each sees lies
+        beyond the link's far connector as seen from it)."""
+        return (self.end_a_m is None and self.end_b_m is None) or self.link is not None
 
     @property
     def aligned_length_m(self) -> float:
@@ -95,8 +104,11 @@ class Bidirectional:
         return ", ".join(parts) + f" on a {self.length_m / 1000:.1f} km route: break"
 
 
-def merge(a: OtdrAnalysis, b: OtdrAnalysis, length_m: float, tolerance_m: float | None = None) -> Bidirectional:
-    """Join trace ``a`` (from the first station) and ``b`` (from the second)."""
+def merge(a: OtdrAnalysis, b: OtdrAnalysis, length_m: float, tolerance_m: float | None = None,
+          link_m: tuple[float, float] | None = None) -> Bidirectional:
+    """Join trace ``a`` (from the first station) and ``b`` (from the second). ``link_m``: the
+    link's first and last connectors (m from the first station, e.g. from the route plan);
+    by default the first and last reflective events the traces show."""
     tol = tolerance_m or max(a.pulse_length_m, b.pulse_length_m, 500.0)
     ea = [e for e in a.events if e.type != "end"]
     eb = [e for e in b.events if e.type != "end"]
@@ -121,7 +133,93 @@ def merge(a: OtdrAnalysis, b: OtdrAnalysis, length_m: float, tolerance_m: float 
     if a.end_m is None and b.end_m is None and overlap[1] > overlap[0]:
         stitch = _stitch_point(merged, overlap)
         loss = (a.launch_level_db - a.level_at(stitch)) + (b.launch_level_db - b.level_at(length - stitch))
-    return Bidirectional(merged, length_m, a.end_m, b.end_m, overlap, stitch, loss, offset, aligned)
+    link = None
+    bounds = link_m or _link_bounds(merged, a, b, length)
+    if sees_whole_link(a, b, length, bounds):
+        link = link_loss(a, b, length, bounds)
+        loss = link.loss_db
+    return Bidirectional(merged, length_m, a.end_m, b.end_m, overlap, stitch, loss, offset, aligned,
+                         link)
+
+
+@dataclass
+class LinkLoss:
+    """Loss between the link's first and last connectors (both included), dB, seen from the
+    first station (``a_db``), from the second (``b_db``) and their mean (``loss_db``; one
+    direction's value when the other could not be measured). ``first_m``/``last_m``: the two
+    connectors, m from the first station (in the frame given to :func:`merge`)."""
+
+    first_m: float
+    last_m: float
+    a_db: float | None
+    b_db: float | None
+
+    @property
+    def loss_db(self) -> float:
+        seen = [v for v in (self.a_db, self.b_db) if v is not None]
+        return sum(seen) / len(seen) if seen else math.nan
+
+    @property
+    def difference_db(self) -> float | None:
+        """|a - b| (dB) when both directions were measured."""
+        return None if self.a_db is None or self.b_db is None else abs(self.a_db - self.b_db)
+
+
+def sees_whole_link(a: OtdrAnalysis, b: OtdrAnalysis, length_m: float,
+                    bounds: tuple[float, float]) -> bool:
+    """Whether each trace's fibre end lies beyond the link's far connector as seen from it
+    (the receive cable's end, or the far connector itself without one): no break in the link."""
+    first, last = bounds
+    tol = max(a.pulse_length_m, b.pulse_length_m) + 2 * max(a.spacing_m, b.spacing_m)
+    return (a.end_m is not None and b.end_m is not None and a.end_m >= last - tol
+            and b.end_m >= length_m - first - tol)
+
+
+def link_loss(a: OtdrAnalysis, b: OtdrAnalysis, length_m: float,
+              bounds: tuple[float, float]) -> LinkLoss:
+    """The link loss between the connectors at ``bounds`` (m from the first station) from each
+    trace: the level of the backscatter line before the first connector (the launch cable; the
+    launch level when the trace starts after it) less the level of the line after the last
+    (the receive cable), both at the connectors. A direction without a line after its far
+    connector (no receive cable) is None: its far connector's loss cannot be measured."""
+    first, last = bounds
+    return LinkLoss(first, last, _between(a, first, last), _between(b, length_m - last, length_m - first))
+
+
+def _between(t: OtdrAnalysis, near_m: float, far_m: float) -> float | None:
+    before = _line(t, near_m, before=True)
+    after = _line(t, far_m, before=False)
+    if before is None and near_m <= t.start_m + t.pulse_length_m:
+        before = t.launch_level_db
+    if before is None or after is None:
+        return None
+    return before - after
+
+
+def _line(t: OtdrAnalysis, x: float, before: bool) -> float | None:
+    """The level at ``x`` (dB) of the LSA line of the clean section just before (or after) the
+    event at ``x``; a section running across ``x`` (the event was not found) is used as is."""
+    tol = t.pulse_length_m + 2 * t.spacing_m
+    for s in (reversed(t.sections) if before else t.sections):
+        if s.start_m <= x <= s.end_m:
+            return s.level_at(x)
+        if (before and x - 20 * tol <= s.end_m <= x + tol and s.end_m > s.start_m) or \
+                (not before and x - tol <= s.start_m <= x + 20 * tol):
+            return s.level_at(x)
+    return None
+
+
+def _link_bounds(events: list[MergedEvent], a: OtdrAnalysis, b: OtdrAnalysis,
+                 length: float) -> tuple[float, float]:
+    """The link's first and last connectors (m from the first station) when not given: the
+    first and last reflective events of the joined view; without them, where the traces start
+    (no launch cable) and end (no receive cable)."""
+    reflective = [e.distance_m for e in events if e.type == "reflective"]
+    near = a.start_m if a.end_m is None else min(a.start_m, a.end_m)
+    far = length - b.start_m
+    if len(reflective) >= 2:
+        return reflective[0], reflective[-1]
+    return near, far
 
 
 def align(ea: list[OtdrEvent], eb: list[OtdrEvent], length_m: float, reach_a_m: float,

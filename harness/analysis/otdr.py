@@ -22,16 +22,23 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harness.analysis.lsa import WindowFits
-from harness.analysis.otdr_ends import (REACH_NOISE_DB, launch_end, noise_scale, reach_and_end,
-                                        saturated)
+from harness.analysis.otdr_ends import (END_STEP_DB, REACH_NOISE_DB, launch_end, noise_scale,
+                                        reach_and_end, saturated)
 from harness.analysis.otdr_events import search
-from harness.analysis.otdr_stats import Ctx, Found, reflectance_db
+from harness.analysis.otdr_ghosts import ghost_flags, spikes_after_end
+from harness.analysis.otdr_stats import REFLECTANCE_MIN_DB, Ctx, Found, reflectance_db
 from harness.analysis.otdr_noise import noise_profile
 
 C_M_PER_S = 299_792_458.0
 BACKSCATTER_DB_1NS = {1310.0: -77.0, 1550.0: -82.0, 1625.0: -83.0}
 NOISE_RESCALE = 1.3
 """Steps between events spread this much wider than predicted: the noise is re-scaled."""
+EDGE_FRACTION = 0.5
+"""A reflection starts between the last sample on the backscatter line and the first above it:
+its position is taken halfway (samples). Instruments report the former (the real .sor files in
+tests/data/sor), a simulator raising the sample at the event the latter."""
+GHOST_TOLERANCE_M = 3.0
+"""Least tolerance (m) on a ghost's distance (otherwise two samples or a pulse length)."""
 SLOPE_PRIOR_DB_PER_KM = 0.002
 """How far a section's attenuation may plausibly differ from the trace's (weak prior, 1 σ)."""
 
@@ -49,6 +56,8 @@ class OtdrEvent:
     position_uncertainty_m: float = math.nan
     extent_m: float = 0.0
     saturated: bool = False
+    ghost: bool = False
+    """An echo of stronger reflections (see :mod:`otdr_ghosts`): not a fault."""
 
     @property
     def gainer(self) -> bool:
@@ -58,7 +67,8 @@ class OtdrEvent:
     def as_dict(self) -> dict:
         return {"distance_m": self.distance_m, "type": self.type, "loss_db": self.loss_db,
                 "reflectance_db": self.reflectance_db, "uncertainty_db": self.uncertainty_db,
-                "position_uncertainty_m": self.position_uncertainty_m, "extent_m": self.extent_m}
+                "position_uncertainty_m": self.position_uncertainty_m, "extent_m": self.extent_m,
+                "ghost": self.ghost}
 
 
 @dataclass
@@ -98,6 +108,9 @@ class OtdrAnalysis:
     noise_scale: float = 1.0
     """How much the trace's steps spread beyond its sample noise (1: white noise; real fibres'
     backscatter wanders): the factor applied to every uncertainty."""
+    after_end: list[OtdrEvent] = field(default_factory=list)
+    """Reflections beyond the fibre's end (echoes, mostly ``ghost``): no loss, kept apart
+    from ``events`` (which end with the fibre's end)."""
 
     @property
     def span_loss_db(self) -> float:
@@ -178,11 +191,16 @@ def pulse_length_m(pulse_width_ns: float, group_index: float) -> float:
 
 def analyse_otdr(distance_m: np.ndarray, level_db: np.ndarray, *, pulse_width_ns: float,
                  group_index: float, wavelength_nm: float = 1550.0, threshold_db: float = 0.05,
-                 backscatter_db: float | None = None) -> OtdrAnalysis:
+                 backscatter_db: float | None = None, end_threshold_db: float = END_STEP_DB,
+                 reflectance_threshold_db: float = REFLECTANCE_MIN_DB) -> OtdrAnalysis:
     """Find the events of one trace and measure them (see the module docstring).
 
     ``threshold_db``: least |loss| reported for a non-reflective event; ``backscatter_db``:
-    the fibre's backscatter coefficient at 1 ns (default by wavelength) for reflectance and ORL.
+    the fibre's backscatter coefficient at 1 ns (default by wavelength) for reflectance and ORL;
+    ``end_threshold_db``: the drop into the noise that ends the fibre (dB);
+    ``reflectance_threshold_db``: a reflection weaker than this (dB) is reported as a
+    non-reflective event (still measured as one event across its spike), as instruments do
+    with their reflectance threshold (SR-4731 FxdParams).
     """
     z = np.asarray(distance_m, dtype=np.float64)
     y = np.asarray(level_db, dtype=np.float64)
@@ -201,7 +219,8 @@ def analyse_otdr(distance_m: np.ndarray, level_db: np.ndarray, *, pulse_width_ns
     good = (noise.sigma <= REACH_NOISE_DB) & (noise.centres > i0 + 2 * p)
     slope0 = float(np.median(noise.slope[good])) if good.any() else 0.0
     c = Ctx(y, fits, noise, p, max(4 * p, 32), max(6, p // 4), slope0,
-            1.0 / (SLOPE_PRIOR_DB_PER_KM * dz / 1000.0) ** 2, threshold_db, bs, pulse_width_ns, dz)
+            1.0 / (SLOPE_PRIOR_DB_PER_KM * dz / 1000.0) ** 2, threshold_db, bs, pulse_width_ns, dz,
+            eof_db=end_threshold_db, refl_min_db=reflectance_threshold_db)
     start = launch_end(c, i0)
     reach, fit_stop, end = reach_and_end(c, start)
     found = search(c, start, fit_stop, fit_stop) if reach > start else []
@@ -212,26 +231,68 @@ def analyse_otdr(distance_m: np.ndarray, level_db: np.ndarray, *, pulse_width_ns
         c.noise.scale *= kappa
         c.cache.clear()
         found = search(c, start, fit_stop, fit_stop)
-    events = [_event(c, z, f, dz) for f in found]
+    events = [ev for ev in (_event(c, z, f, dz) for f in found) if ev is not None]
     if end is not None:
         k, height = end
         sd = float(noise.eff(k)) / math.sqrt(c.w)
-        events.append(OtdrEvent(float(z[k]), "end", math.nan,
+        end_m = float(z[k]) + (EDGE_FRACTION * dz if height > 0 else 0.0)
+        events.append(OtdrEvent(end_m, "end", math.nan,
                                 reflectance_db(height, bs, pulse_width_ns) if height > 0 else None,
                                 sd, dz * max(0.5, 2.0 * float(noise.eff(k)) / max(height, 0.3)),
                                 saturated=saturated(y, k, p) if height > 0 else False))
     sections, att, att_sd, launch = _sections(c, z, found, start, reach, i0)
-    orl, note = _orl(c, events, sections, launch, end is not None, p_len)
-    return OtdrAnalysis(events, att, float(z[reach]), float(z[end[0]]) if end else None, launch,
+    after = _after_end(c, z, end, sections) if end is not None and sections else []
+    _flag_ghosts(events, after, max(2.0 * dz, p_len, GHOST_TOLERANCE_M), threshold_db)
+    orl, note = _orl(c, [e for e in events if not e.ghost], sections, launch, end is not None, p_len)
+    return OtdrAnalysis(events, att, float(z[reach]), end_m if end else None, launch,
                         dz, p_len, z, y, sections, float(z[start]), orl, note, att_sd,
-                        c.noise.scale)
+                        c.noise.scale, after)
 
 
-def _event(c: Ctx, z: np.ndarray, f: Found, dz: float) -> OtdrEvent:
+def _after_end(c: Ctx, z: np.ndarray, end: tuple[int, float], sections: list) -> list[OtdrEvent]:
+    """Reflections beyond the fibre's end (after its own spike has fallen back below the
+    backscatter level before it): echoes, or light from a fibre behind a break. Reflectance
+    against the last section's backscatter line extrapolated; no loss (no backscatter)."""
+    k, height = end
+    level = sections[-1].level_at(float(z[k]))
+    if height > 0:  # past the end's own spike first
+        top = np.flatnonzero(c.y[k:] >= level + height / 2.0)
+        k += int(top[0]) if len(top) else 0
+    fall = np.flatnonzero(c.y[k:] < level)
+    if not len(fall):
+        return []
+    out = []
+    for a, b, peak in spikes_after_end(c.y, k + int(fall[0]) + c.p, c.p):
+        height = peak - sections[-1].level_at(float(z[a]))
+        refl = reflectance_db(height, c.bs_db, c.pulse_ns) if height > 0 else None
+        out.append(OtdrEvent(float(z[a]) + EDGE_FRACTION * c.dz_m, "reflective", math.nan, refl,
+                             math.nan, c.dz_m, (b - a) * c.dz_m))
+    return out
+
+
+def _flag_ghosts(events: list[OtdrEvent], after: list[OtdrEvent], tolerance_m: float,
+                 threshold_db: float) -> None:
+    """Set ``ghost`` on the events that sit where echoes of the strong reflections would."""
+    every = events + after
+    refl = [e.reflectance_db if e.type != "non-reflective" else None for e in every]
+    flags = ghost_flags([e.distance_m for e in every], refl, [e.loss_db for e in every],
+                        [e.uncertainty_db if math.isfinite(e.uncertainty_db) else 0.0 for e in every],
+                        [e.type == "reflective" for e in events] + [True] * len(after),
+                        tolerance_m, threshold_db)
+    for e, g in zip(every, flags):
+        e.ghost = g
+
+
+def _event(c: Ctx, z: np.ndarray, f: Found, dz: float) -> OtdrEvent | None:
     refl = reflectance_db(f.height, c.bs_db, c.pulse_ns) if f.reflective else None
-    return OtdrEvent(float(z[f.k]), "reflective" if f.reflective else "non-reflective", f.loss,
-                     refl, math.sqrt(f.var), f.pos_sd * dz, f.ext * dz,
-                     saturated(c.y, f.k, c.p) if f.reflective else False)
+    if refl is not None and refl < c.refl_min_db:  # below the reflectance threshold: a step
+        refl = None
+    if f.reflective and refl is None and abs(f.loss) < c.threshold_db:
+        return None  # under both the reflectance and the loss thresholds: not an event
+    at = float(z[f.k]) + (EDGE_FRACTION * dz if f.reflective else 0.0)
+    return OtdrEvent(at, "reflective" if refl is not None else "non-reflective",
+                     f.loss, refl, math.sqrt(f.var), f.pos_sd * dz, f.ext * dz,
+                     saturated(c.y, f.k, c.p) if refl is not None else False)
 
 
 def _sections(c: Ctx, z, found: list[Found], start: int, reach: int, i0: int):

@@ -24,6 +24,11 @@ END_STEP_DB = 3.0
 """A drop at least this large into noise, with no backscatter after it, is the fibre's end."""
 END_SPIKE_DB = 1.0
 """A reflection at least this high with no backscatter after it is the fibre's end."""
+END_SEARCH_BLOCKS = 8
+"""The drop into the noise is looked for this many noise blocks past the last backscatter
+(room for a receive cable shorter than a block and a receiver's recovery tail)."""
+FLOOR_TOL_DB = 0.002
+"""Samples this close to the trace's lowest level sit on the receiver's floor."""
 LAUNCH_MAX = 64
 """Samples the launch dead zone may last beyond two pulse lengths (receiver recovery)."""
 
@@ -79,12 +84,25 @@ def _crossing(c: Ctx, start: int, level: float) -> int:
     return int(cen[j - 1] + frac * (cen[j] - cen[j - 1]))
 
 
+def floor_blocks(c: Ctx) -> np.ndarray:
+    """Per noise block: whether it touches the receiver's floor (samples at the trace's lowest
+    level, where real instruments clip the noise): no backscatter there, however flat."""
+    nz, y = c.noise, c.y
+    nb = len(nz.centres)
+    used = min(nb * nz.block, len(y))
+    low = y[:used] <= float(y.min()) + FLOOR_TOL_DB
+    if used < nb * nz.block:
+        low = np.concatenate([low, np.ones(nb * nz.block - used, dtype=bool)])
+    return low.reshape(nb, nz.block).mean(axis=1) > 0.01
+
+
 def reach_and_end(c: Ctx, start: int) -> tuple[int, int, tuple[int, float] | None]:
     """(reach, last index usable for fits, (end index, end spike height dB) or None)."""
     nz, n = c.noise, len(c.y)
     first = np.arange(len(nz.centres)) * nz.block
     tol = 4 * nz.slope_se + 0.5 * abs(c.slope0) + 0.05e-3 * c.dz_m  # within 0.05 dB/km + 50 %
-    fibre = (nz.sigma <= REACH_NOISE_DB) & (np.abs(nz.slope - c.slope0) <= tol) & (first + nz.block > start)
+    fibre = ((nz.sigma <= REACH_NOISE_DB) & (np.abs(nz.slope - c.slope0) <= tol)
+             & (first + nz.block > start) & ~floor_blocks(c))
     idx = np.nonzero(fibre)[0]
     if not len(idx):
         return start, start, None
@@ -99,51 +117,61 @@ def reach_and_end(c: Ctx, start: int) -> tuple[int, int, tuple[int, float] | Non
 
 
 def _find_end(c: Ctx, start: int, edge: int) -> tuple[int, float] | None:
-    """The fibre's end near ``edge`` (end of the last backscatter-like block), if it has one:
-    the first departure from the backscatter line before it that drops ``END_STEP_DB`` into
-    the noise or rises ``END_SPIKE_DB`` in a reflection. (index, reflection height dB or 0)."""
+    """The fibre's end after the last backscatter-like block (ending at ``edge``), if it has
+    one: the first drop of ``END_STEP_DB`` below the backscatter line that stays down (no
+    backscatter after it; a receiver's recovery tail is no backscatter), placed where the
+    trace last left the backscatter line before that drop: a reflection's leading edge (an
+    end with a spike of ``END_SPIKE_DB`` or more) or the start of the drop. (index,
+    reflection height dB or 0)."""
     n, p, q = len(c.y), c.p, max(2, c.p // 8)
     s0 = max(start + c.wmin, edge - c.noise.block)
     lo = max(start, s0 - c.w)
-    if s0 - lo < 3 or s0 >= n - q:
+    if s0 - lo < 3 or s0 >= n - q - 1:
         return None
     cnt, mx, my, cxx, cxy = c.fits.moments(lo, s0)
     slope = cxy / cxx
     line = lambda x: my + slope * (x - mx)  # noqa: E731
-    j = np.arange(s0, min(edge + c.noise.block, n - q))
+    j = np.arange(s0, min(n - q, edge + END_SEARCH_BLOCKS * c.noise.block + 2 * p))
     dev = c.fits.mean(j, j + q) - line(j + (q - 1) / 2.0)
-    tol = np.maximum(6.0 * c.noise.eff(j) / math.sqrt(q), 0.5)
-    hits = np.nonzero(np.abs(dev) > tol)[0]
-    h, tried = 0, 0
-    while h < len(hits) and tried < 20:  # departures that are neither (noise, a splice): on
-        tried += 1
-        d = int(j[hits[h]])
-        after = c.y[d + p + q: d + p + q + max(c.wmin, 16)]
-        drop = float(np.median(after) - line(d + p + q + len(after) / 2.0)) if len(after) else 0.0
-        near = dev[hits[h]: hits[h] + 2 * p + q]
-        spike = float(near.max())
-        if spike >= END_SPIKE_DB:  # start from the reflection, not from what led to it
-            d = int(j[hits[h] + int(np.argmax(near >= spike / 2))])
-            return _end_at(c, d, max(d - p - 2 * q, lo), line, spike, q)
-        if drop <= -END_STEP_DB:
-            return _end_at(c, d, max(d - 2 * q, lo), line, spike, q)
-        h = int(np.searchsorted(hits, hits[h] + p + q))
-    return None
-
-
-def _end_at(c: Ctx, d: int, lo: int, line, spike: float, q: int) -> tuple[int, float]:
-    """Where the end found departing at ``d`` starts: a reflection's leading edge, or the
-    start of the drop (the pulse's power falls linearly over one pulse length)."""
-    n, p = len(c.y), c.p
-    k = np.arange(lo, min(d + p + 2 * q, n))
+    stay = max(c.wmin, 16, p)
+    below = np.concatenate([[0], np.cumsum(dev <= -c.eof_db)])
+    hi = np.minimum(np.arange(len(j)) + stay, len(j))
+    down = (below[hi] - below[:len(j)]) >= 0.8 * (hi - np.arange(len(j)))
+    drops = np.nonzero(down & (dev <= -c.eof_db))[0]
+    if not len(drops):
+        return None
+    hd = int(drops[0])
+    # where the trace last followed the backscatter: a line through the w samples before each
+    # point, at the fibre's slope, predicts it within the noise
+    w = max(c.w, 2 * p, 64)
+    d = np.arange(max(lo + 3, int(j[0]) - p), int(j[hd]))
+    if not len(d):
+        return None
+    nd, mxd, myd, cxd, cyd = c.fits.moments(np.maximum(d - w, lo), d)
+    local = c.fits.mean(d, d + q) - (myd + c.slope0 * (d + (q - 1) / 2.0 - mxd))
+    sig = c.noise.mean_sd(np.minimum(d, edge), 1)  # the fibre's noise, not the tail's
+    tol = np.maximum(6.0 * sig * math.sqrt(min(c.noise.inflation, q) / q), 0.2)
+    with np.errstate(invalid="ignore", divide="ignore"):  # and the fibre's slope (no tail)
+        sloped = np.abs(cyd / cxd - c.slope0) <= 4.0 * sig * np.sqrt(c.noise.inflation / cxd) + 0.5 * abs(c.slope0)
+    local = np.where(sloped, local, np.inf)
+    run = max(2 * q, p // 2, 3)  # a run of them, not a crossing on the way down
+    # at the backscatter's level (not a receiver's tail below it, not a saturated top above)
+    near = np.abs(c.fits.mean(d, d + q) - line(d + (q - 1) / 2.0)) < 2.0 * c.eof_db / 3.0
+    cs = np.concatenate([[0], np.cumsum((np.abs(local) <= tol) & near)])
+    ok = np.nonzero(cs[run:] - cs[:-run] == run)[0] + run - 1 if len(d) > run else np.array([], int)
+    at = int(ok[-1]) if len(ok) else 0
+    dep = int(d[at]) + 1
+    line = lambda x: myd[at] + c.slope0 * (x - mxd[at])  # noqa: E731  (the line it left)
+    k = np.arange(max(lo, dep - 2 * q), int(j[hd]) + 1)
     dk = c.y[k] - line(k)
-    if spike >= END_SPIKE_DB:
-        run = running_mean(dk, q)
-        top = int(np.argmax(run))
-        height = float(run[top])
-        level = max(height / 20.0, 4.0 * float(c.noise.eff(d)))
-        quiet = np.nonzero(dk[: top + 1] < level)[0]  # where it leaves the backscatter
-        return int(k[min(quiet[-1] + 1, top)]) if len(quiet) else int(k[top]), height
-    f = 10.0 ** (np.clip(dk, -60, 0) / 5.0)
-    ramp = (f > 0.2) & (f < 0.9)
-    return (int(round(np.median(k[ramp] - p * (1.0 - f[ramp]) + 1))) if ramp.any() else d), 0.0
+    run = running_mean(dk, q)
+    top = int(np.argmax(run))
+    height = float(run[top])
+    if height >= END_SPIKE_DB:  # a reflective end: from its leading edge
+        level = max(height / 50.0, 4.0 * float(c.noise.mean_sd(min(dep, edge), 1)))
+        quiet = np.nonzero(dk[: top + 1] < level)[0]  # the last sample on the line before it
+        return (int(k[quiet[-1]]) if len(quiet) else int(k[top])), height
+    k = np.arange(max(lo, dep - 2 * q), min(int(j[hd]) + p + 2 * q, n))
+    f = 10.0 ** (np.clip(c.y[k] - line(k), -60, 0) / 5.0)
+    ramp = (f > 0.2) & (f < 0.9)  # the pulse's power falls linearly over one pulse length
+    return (int(round(np.median(k[ramp] - p * (1.0 - f[ramp]) + 1))) if ramp.any() else dep), 0.0

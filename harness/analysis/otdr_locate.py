@@ -43,13 +43,16 @@ def ramp_lag(slope: float, p: int, loss_db: float) -> int:
 def spike(c: Ctx, a: int, b: int, k1: int, step_db: float = 0.0) -> tuple[int, float, bool]:
     """A spike near ``k1`` in [a, b): (where it leaves the backscatter line before it, its
     height above that line dB, whether it is one). The line: the fibre's slope through the
-    mean level before. The start is the first sample a twentieth of its height above the line
-    (or above the noise); it is a spike when it rises within two pulse lengths, significantly
-    and by a tenth of the step at least, and the trace falls back by half its height
-    afterwards (a gain stays up)."""
+    mean level before. The start is the last sample less than a fiftieth of its height above the
+    line (or within the noise); it is a spike when it rises within two pulse lengths,
+    significantly and by a tenth of the step at least, half of it within half a pulse length
+    of its start (a sharp leading edge), and the trace falls back by half its height afterwards
+    (a gain stays up)."""
     p, q = c.p, max(1, c.p // 8)
     hi = k1 - p if k1 - p - a >= c.wmin else max(a + 3, k1 - max(1, p // 4))
-    n, mx, my, _, _ = c.fits.moments(max(a, hi - c.w), hi)
+    # the line: the fibre's slope through the mean of the pulse length just before (short, so
+    # neither a slope a little off the fibre's nor an event further back tilts it)
+    n, mx, my, _, _ = c.fits.moments(max(a, hi - max(c.wmin, min(c.w, p))), hi)
     j = np.arange(max(hi, a), min(k1 + max(3 * p, c.w) + q, b, len(c.y)))
     if len(j) < 3 or not n >= 3:
         return k1, 0.0, False
@@ -58,14 +61,21 @@ def spike(c: Ctx, a: int, b: int, k1: int, step_db: float = 0.0) -> tuple[int, f
     run = running_mean(dev[:max(near, 3)], q)
     top = int(np.argmax(run))
     height = float(run[top])
-    sd = float(c.noise.eff(k1)) / math.sqrt(q)
-    level = max(height / 20.0, 4.0 * float(c.noise.eff(k1)), SPIKE_MIN_DB)
-    quiet = np.nonzero(dev[: top + 1] < level)[0]  # the last quiet sample before the peak
-    start = int(j[min(quiet[-1] + 1, top)]) if len(quiet) else int(j[top])
+    sd = float(c.noise.mean_sd(k1, q))
+    level = max(height / 50.0, 4.0 * float(c.noise.mean_sd(k1, 1)), SPIKE_MIN_DB)
+    # the event starts at the last sample still on the backscatter line before the spike
+    # (the pulse's leading edge reaches the reflection between it and the next sample)
+    quiet = np.nonzero(dev[: top + 1] < level)[0]
+    s0 = int(quiet[-1]) if len(quiet) else top
+    start = int(j[s0])
+    # a reflection's leading edge is sharp (the pulse's front): half its height within half a
+    # pulse length; a line drifting off a curved trace (a ramp, a receiver's bandwidth) is not
+    r = max(2, p // 2)
+    rise = float(np.max(dev[s0:s0 + r + q + 1])) - float(np.mean(dev[max(0, s0 - q):s0 + 1]))
     after = float(np.median(dev[-max(p, 3):]))
     bias = sd * math.sqrt(2.0 * math.log(max(len(run) / q, 1.0)))  # the highest of many means
     real = (height - bias >= T_DETECT * sd and height >= max(SPIKE_MIN_DB, 0.1 * abs(step_db))
-            and height - after >= height / 2
+            and height - after >= height / 2 and rise >= height / 2
             and reflectance_db(height, c.bs_db, c.pulse_ns) >= REFLECTANCE_MIN_DB)
     return start, height, real
 
@@ -82,7 +92,7 @@ def settle(c: Ctx, k: int, m0: int, b: int, tol_db: float = 0.01) -> int:
             return max(m0, min(m, b - k))
         n, mx, my, _, _ = c.fits.moments(s0, min(b, s0 + max(c.wmin, c.p, 2 * q, 16)))
         line = lambda x: my + c.slope0 * (x - mx)  # noqa: E731
-        tol = max(4.0 * float(c.noise.at(s0)) / math.sqrt(q), tol_db)
+        tol = max(4.0 * float(c.noise.mean_sd(s0, q)) / c.noise.scale, tol_db)
         if abs(float(c.fits.mean(s0, s0 + q)) - line(s0 + (q - 1) / 2.0)) <= tol:
             break
         m = int(m * 1.5) + 1
@@ -209,3 +219,25 @@ def classify(c: Ctx, a: int, b: int, kr: int, ramp_loss: float, length: int) -> 
                            or not ramp_loss * loss > 0.25 * loss * loss):
         return None  # too small, or the step is not a ramp here (another event's shadow)
     return found
+
+
+def reflection(c: Ctx, a: int, b: int, i: int) -> Found | None:
+    """The reflective event whose spike lies within a pulse length after ``i`` in [a, b): one
+    event however wide the spike (pulse, saturation, the receiver's recovery tail). Its start
+    is where the spike leaves the backscatter line before it, its extent runs until the trace
+    follows the backscatter line after it again, and its loss is the step between LSA lines
+    fitted outside that dead zone on each side. None if it is no spike (a gain stays up)."""
+    p, q = c.p, max(1, c.p // 4)
+    lo, hi = max(a, i), min(b - 4, i + p + q)
+    if hi <= lo:
+        return None
+    peak = lo + int(np.argmax(running_mean(c.y[lo:hi], q)))  # the spike's top, then its start
+    edge, height, real = spike(c, a, b, max(a + 3, peak - q))
+    if not real or not a + 3 <= edge < b - 3:
+        return None
+    ext = settle(c, edge, p, b)
+    loss, var = measure(c, a, b, edge, ext)
+    if not math.isfinite(loss):
+        return None
+    pos_sd = max(0.5, float(c.noise.eff(edge)) / max(height, 1e-9))
+    return Found(edge, ext, True, loss, var, height, pos_sd, edge)

@@ -54,6 +54,11 @@ class NoiseProfile:
         """Noise (dB) to use for means over a few samples (the slow wander left out)."""
         return self.at(idx) * math.sqrt(self.inflation)
 
+    def mean_sd(self, idx, n: int) -> np.ndarray:
+        """Noise (dB) of a mean over ``n`` samples around ``idx``: correlated noise averages
+        down more slowly than white noise, but a mean is never noisier than one sample."""
+        return self.at(idx) * (math.sqrt(min(self.inflation, n) / max(n, 1)) * self.scale)
+
     def eff_window(self, start, stop) -> np.ndarray:
         """Noise (dB) for the mean over [start, stop): the RMS of :meth:`eff` over the window
         (Simpson's rule; the noise grows along the trace, often several-fold in a window)."""

@@ -45,6 +45,8 @@ class Ctx:
     pulse_ns: float
     dz_m: float  # sample spacing (m)
     cache: dict = field(default_factory=dict)
+    eof_db: float = 3.0  # a drop this large into the noise is the fibre's end (dB)
+    refl_min_db: float = -75.0  # reflections below this reflectance are reported as steps (dB)
 
 
 @dataclass
@@ -89,7 +91,7 @@ def stats(c: Ctx, a: int, b: int, i: np.ndarray, ext: int | None = None, w: int 
     level = myl + slope * (i - mxl) + np.maximum(-step, 0.0)
     excess = spike_peak(c, i, coarse) - level
     q = max(1, p // 4)
-    sd = c.noise.eff(i + p / 2.0) / math.sqrt(q)
+    sd = c.noise.mean_sd(i + p / 2.0, q)
     var_sp = sd**2 + var / 2.0
     bias = sd * math.sqrt(2.0 * math.log(max(p / q, 1.0)))  # the highest of P/Q noisy means
     with np.errstate(invalid="ignore", divide="ignore"):

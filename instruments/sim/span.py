@@ -190,7 +190,8 @@ PHYSICS = {
     "fibre": {"dispersion_ps_nm_km": (0.0, 100.0), "pmd_ps_per_sqrt_km": (0.0, 10.0),
               "attenuation_spread_db_per_km": (0.0, 0.1, 0.0), "group_index": (1.0, 2.0, 1.468)},
     "otdr": {"dynamic_range_db": (1.0, 100.0), "dynamic_range_1625_offset_db": (-20.0, 20.0, 0.0),
-             "end_reflectance_db": (-100.0, 0.0, -45.0)},
+             "end_reflectance_db": (-100.0, 0.0, -45.0), "launch_cord_km": (0.0, 50.0, 1.0),
+             "receive_cord_km": (0.0, 50.0, 1.0), "front_panel_reflectance_db": (-100.0, 0.0, -45.0)},
     "dwdm": {"channels": (1, 2000), "spacing_ghz": (6.25, 1000.0), "first_thz": (180.0, 200.0),
              "baud_gbd": (0.1, 200.0), "rolloff": (0.0, 1.0), "rx_channel_power_dbm": (-60.0, 30.0),
              "power_ripple_db": (0.0, 20.0, 0.0), "osnr_design_db": (-10.0, 60.0),
@@ -201,6 +202,9 @@ PHYSICS = {
                     "tx_power_dbm": (-30.0, 30.0)},
 }
 """Numbers the physics modules read from each section: key → (low, high[, default])."""
+RECEIVER = {"response_ns": (0.0, 1e5), "tail_fraction": (0.0, 0.1), "tail_ns": (0.0, 1e6),
+            "saturation_db_1ns": (0.0, 100.0), "overload_hold_ns": (0.0, 1e5)}
+"""The OTDR receiver's figures (span file ``otdr.receiver``, see otdr_receiver.Receiver)."""
 
 
 def _check_physics(raw: dict[str, Any], where: str) -> None:
@@ -211,6 +215,14 @@ def _check_physics(raw: dict[str, Any], where: str) -> None:
             if default and key not in section:
                 continue
             _number(_require(section, key, f"{where}.{name}"), f"{where}.{name}.{key}", lo, hi)
+    receiver = raw["otdr"].get("receiver")
+    if receiver is not None:
+        for key, value in _mapping(receiver, f"{where}.otdr.receiver").items():
+            if key not in RECEIVER:
+                raise SpanFileError(f"{where}.otdr.receiver.{key}: unknown (one of {', '.join(RECEIVER)})")
+            _number(value, f"{where}.otdr.receiver.{key}", *RECEIVER[key])
+    if not isinstance(raw["otdr"].get("ghosts", True), bool):
+        raise SpanFileError(f"{where}.otdr.ghosts: expected true or false")
     if "backscatter_db_1ns" in raw["fibre"]:
         _number_table(raw["fibre"]["backscatter_db_1ns"], f"{where}.fibre.backscatter_db_1ns")
 
@@ -267,10 +279,10 @@ def build_span(raw: dict[str, Any], where: str = "span") -> Span:
         x += float(rng.uniform(lo, hi))
     conn = _mapping(raw.get("connectors", {"loss_db": 0.25, "reflectance_db": -55.0}),
                     f"{where}.connectors")
-    conn = {"loss_db": _number(_require(conn, "loss_db", f"{where}.connectors"),
-                               f"{where}.connectors.loss_db", 0.0, 20.0),
-            "reflectance_db": _number(_require(conn, "reflectance_db", f"{where}.connectors"),
-                                      f"{where}.connectors.reflectance_db", -100.0, 0.0)}
+    conn_loss = _number(_require(conn, "loss_db", f"{where}.connectors"),
+                        f"{where}.connectors.loss_db", 0.0, 20.0)
+    odf_reflectance = _per_station(_require(conn, "reflectance_db", f"{where}.connectors"),
+                                   f"{where}.connectors.reflectance_db", stations)
     joints = raw.get("joints") or []
     if not isinstance(joints, list):
         raise SpanFileError(f"{where}.joints: expected a list")
@@ -288,19 +300,19 @@ def build_span(raw: dict[str, Any], where: str = "span") -> Span:
             name = f"FP{pair}-F{f}"
             frng = np.random.default_rng(stable_seed(seed, name))
             a = {wl: v + float(frng.normal(0.0, spread)) for wl, v in att.items()}
-            events = [Event(0.0, "connector", {1550.0: float(conn["loss_db"])},
-                            reflectance_db=float(conn["reflectance_db"]), label=f"ODF {stations[0]}")]
+            events = [Event(0.0, "connector", {1550.0: conn_loss},
+                            reflectance_db=odf_reflectance[stations[0]], label=f"ODF {stations[0]}")]
             for j in joints:
                 events.append(Event(float(j["distance_km"]), "joint",
                                     _number_table(j["loss_db"], f"{where}.joints"),
                                     asymmetry_db=float(frng.uniform(-0.02, 0.02)),
-                                    label="beach joint"))
+                                    label=str(j.get("label", "beach joint"))))
             for p in positions:
                 events.append(Event(p, "splice", {1550.0: float(frng.uniform(s_lo, s_hi))},
                                     asymmetry_db=float(frng.uniform(-asym, asym)),
                                     label="factory splice"))
-            events.append(Event(length, "connector", {1550.0: float(conn["loss_db"])},
-                                reflectance_db=float(conn["reflectance_db"]),
+            events.append(Event(length, "connector", {1550.0: conn_loss},
+                                reflectance_db=odf_reflectance[stations[1]],
                                 label=f"ODF {stations[1]}"))
             fibres[name] = Fibre(name, pair, a, events, length_km=length)
     for index, fault in enumerate(raw.get("faults") or []):
@@ -309,6 +321,18 @@ def build_span(raw: dict[str, Any], where: str = "span") -> Span:
     for fb in fibres.values():
         fb.events.sort(key=lambda e: e.position_km)
     return Span(raw, str(raw.get("name", "span")), stations, length, seed, time_scale, fibres)
+
+
+def _per_station(value: Any, where: str, stations: list[str]) -> dict[str, float]:
+    """A reflectance (dB) for every station: one number for both, or ``{STATION: dB}`` (e.g. a
+    UPC ODF at one end, ~-50 dB, and an APC one at the other, <= -60 dB)."""
+    if isinstance(value, dict):
+        unknown = set(value) - set(stations)
+        if unknown or set(value) != set(stations):
+            raise SpanFileError(f"{where}: expected a value for each of {stations}, got "
+                                f"{sorted(map(str, value))}")
+        return {st: _number(value[st], f"{where}.{st}", -100.0, 0.0) for st in stations}
+    return dict.fromkeys(stations, _number(value, where, -100.0, 0.0))
 
 
 def _add_ropa(fibres: dict[str, Fibre], ropa: Any, where: str, length: float,

@@ -133,9 +133,20 @@ def shoot(instruments, fibres, otdr_settings, interlock, fired, launch_cord_m, r
         otdr.select_port(fibres[fibre].otdr_port[station])
         trace = otdr.measure(settings)
         fired.add((station, fibre, settings))
-        s = trace.settings
-        analysis = analyse_otdr(trace.distance_m - launch_cord_m, trace.level_db,
-                                pulse_width_ns=s.pulse_width_ns, group_index=s.group_index,
-                                wavelength_nm=s.wavelength_nm)
-        return trace, analysis
+        return trace, analyse_trace(trace, launch_cord_m)
     return shoot
+
+
+@pytest.fixture(scope="session")
+def analyse():
+    """:func:`analyse_trace`, for checks that look at a trace from another origin."""
+    return analyse_trace
+
+
+def analyse_trace(trace: OtdrTrace, origin_m: float = 0.0) -> OtdrAnalysis:
+    """The analysis of ``trace`` with distances from ``origin_m`` (m from the OTDR port: the
+    launch cord's length puts 0 at the ODF; 0 keeps the port, launch cord in view)."""
+    s = trace.settings
+    return analyse_otdr(trace.distance_m - origin_m, trace.level_db,
+                        pulse_width_ns=s.pulse_width_ns, group_index=s.group_index,
+                        wavelength_nm=s.wavelength_nm)

@@ -4,6 +4,8 @@ per direction from its 1550 and 1625 nm traces (DOMAIN.md: a bend loses more at 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from harness.analysis.bidir import merge
@@ -41,13 +43,25 @@ def test_section_attenuation(shot, shoot, check):
 
 
 @pytest.fixture
-def both_ends(fibre_wl, shoot, station, check):
-    """The fibre's traces from both stations and their joined (bidirectional) view."""
+def both_ends(fibre_wl, shoot, station, check, launch_cord_m, analyse):
+    """The fibre's traces from both stations and their joined (bidirectional) view, distances
+    from the first station's ODF. When each trace sees a fibre end, the link loss between the
+    two ODF connectors is measured from the OTDR ports (the launch cables' backscatter before
+    the near ODF, the far station's cable after the far one): ``joined.link``."""
     first, second = station.stations
     check.where(fibre=fibre_wl.fibre, wavelength_nm=fibre_wl.wavelength_nm)
-    _, a = shoot(first, fibre_wl.fibre, fibre_wl.wavelength_nm)
-    _, b = shoot(second, fibre_wl.fibre, fibre_wl.wavelength_nm)
-    return a, b, merge(a, b, station.route_length_km * 1000.0)
+    ta, a = shoot(first, fibre_wl.fibre, fibre_wl.wavelength_nm)
+    tb, b = shoot(second, fibre_wl.fibre, fibre_wl.wavelength_nm)
+    length = station.route_length_km * 1000.0
+    joined = merge(a, b, length, link_m=(0.0, length))
+    if a.end_m is not None and b.end_m is not None and launch_cord_m > 0:
+        cord = launch_cord_m  # each station's launch cord is the other direction's receive cable
+        port = merge(analyse(ta), analyse(tb), length + 2 * cord,
+                     link_m=(cord, cord + length))
+        joined.link = port.link and replace(port.link, first_m=port.link.first_m - cord,
+                                            last_m=port.link.last_m - cord)
+        joined.end_to_end_loss_db = joined.link.loss_db if joined.link else float("nan")
+    return a, b, joined
 
 
 @pytest.mark.laser
@@ -74,9 +88,27 @@ def test_splice_loss(both_ends, station, limits, check):
 @pytest.mark.laser
 @pytest.mark.requirement("ACC-4")
 def test_end_to_end_loss(both_ends, fibre_wl, station, check):
-    """End-to-end loss, stitched bidirectional"""
+    """End-to-end loss, bidirectional (stitched, or between the link's connectors per direction)"""
     first, second = station.stations
     a, b, joined = both_ends
+    limit = f"otdr.end_to_end_loss_{fibre_wl.wavelength_nm:.0f}nm"
+    link = joined.link
+    if link is not None:
+        seen = {first: link.a_db, second: link.b_db}
+        detail = (f"between the ODF connectors at {link.first_m / 1000:.3f} and "
+                  f"{link.last_m / 1000:.3f} km, both included; "
+                  + ", ".join(f"from {s}: " + ("not measured (no line after the far connector)"
+                                               if v is None else f"{v:.3f} dB")
+                              for s, v in seen.items()))
+        check.measure("end_to_end_loss", link.loss_db, limit, detail=detail)
+        for side, value in seen.items():
+            if value is not None:
+                check.measure(f"end_to_end_loss_from_{side}", value, limit,
+                              detail=f"one direction, from {side}")
+        if link.difference_db is not None:
+            check.measure("end_to_end_direction_difference", link.difference_db,
+                          "otdr.end_to_end_direction_difference", detail=detail)
+        return
     if not joined.continuous:
         detail = joined.break_description()
     elif joined.stitch_m is None:
@@ -84,8 +116,7 @@ def test_end_to_end_loss(both_ends, fibre_wl, station, check):
                   f"{second} sees {b.reach_m / 1000:.1f} km")
     else:
         detail = f"stitched at {joined.stitch_m / 1000:.1f} km"
-    check.measure("end_to_end_loss", joined.end_to_end_loss_db,
-                  f"otdr.end_to_end_loss_{fibre_wl.wavelength_nm:.0f}nm", detail=detail)
+    check.measure("end_to_end_loss", joined.end_to_end_loss_db, limit, detail=detail)
 
 
 @pytest.mark.laser

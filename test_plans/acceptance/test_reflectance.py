@@ -39,7 +39,7 @@ def test_station_connector_reflectance(station_fibre, shoot, reflectance_setting
     seen = analyse_otdr(trace.distance_m, trace.level_db, pulse_width_ns=s.pulse_width_ns,
                         group_index=s.group_index, wavelength_nm=s.wavelength_nm)
     window = max(float(p["locate_m"]), seen.pulse_length_m)
-    odf = [e for e in seen.events if e.reflectance_db is not None
+    odf = [e for e in seen.events if e.reflectance_db is not None and not e.ghost
            and abs(e.distance_m - launch_cord_m) <= window]
     check.record_events(station, [e.as_dict() for e in seen.events])
     limit = f"otdr.connector_reflectance_{kind}"

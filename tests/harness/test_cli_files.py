@@ -100,8 +100,8 @@ def _agreement(path: Path) -> tuple[list, list, list, float]:
         near = [e for e in due if abs(e["distance_m"] - m["distance_m"]) <= tol]
         if near:
             pairs.append((min(near, key=lambda e: abs(e["distance_m"] - m["distance_m"])), m))
-        else:
-            extra.append(m)
+        elif not any(abs(e["distance_m"] - m["distance_m"]) <= tol for e in theirs):
+            extra.append(m)  # (echoes beyond the end that the instrument lists too are not extra)
     print(f"\n{path.name}: {len(due)} instrument events in range, {len(ours['events'])} found, "
           f"{len(pairs)} matched (tolerance {tol:.2f} m)")
     for e, m in pairs:

@@ -79,3 +79,82 @@ def test_events_agree_with_the_instruments_key_events(name):
           f"the instrument's {record.events.orl_db:.2f} dB; noise scale {result.noise_scale:.2f}")
     assert not extra
     assert result.end_m == pytest.approx(end_theirs, abs=tol)
+
+
+# --- every real file, through `harness analyse otdr`, against the file's own key events -----
+
+ALL_FILES = sorted(p.name for p in DATA.glob("*.sor"))
+LOSS_TOL_DB = 0.05
+"""Non-reflective events: our loss within this of the instrument's (dB)."""
+
+
+def _cli_result(name):
+    from harness.cli_files import analyse_sor, otdr_result
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        record = sor.read_sor(DATA / name)
+    return record, otdr_result(name, record, analyse_sor(record))
+
+
+def _compare(name):
+    """(found, due, rows, result): the instrument's events beyond the front panel matched by
+    the CLI's JSON within max(10 m, 2 samples, half the pulse length)."""
+    record, result = _cli_result(name)
+    fx = record.fixed
+    off = result["user_offset_m"] or 0.0
+    tol = max(10.0, 2 * fx.sample_spacing_m, pulse_length_m(fx.pulse_widths_ns[0], fx.group_index) / 2)
+    found, due, rows = 0, 0, []
+    for e in record.events.events:
+        if e.distance_m + off <= tol:  # the front panel itself (inside the launch dead zone)
+            rows.append((e, None, "front panel"))
+            continue
+        due += 1
+        near = [m for m in result["events"] if abs(m["distance_m"] - e.distance_m) <= tol]
+        m = min(near, key=lambda m: abs(m["distance_m"] - e.distance_m)) if near else None
+        found += m is not None
+        rows.append((e, m, "" if m else "NOT FOUND"))
+    return found, due, rows, result, tol
+
+
+@pytest.mark.parametrize("name", ALL_FILES)
+def test_every_instrument_event_is_found_where_the_instrument_put_it(name):
+    found, due, rows, result, tol = _compare(name)
+    print(f"\n{name}: found {found}/{due} of the instrument's events beyond the front panel "
+          f"(within {tol:.1f} m); distances from the file's origin")
+    for e, m, note in rows:
+        ours = (f"{m['distance_m']:9.2f} m {m['type']:14s} {m['loss_db'] if m['loss_db'] is not None else float('nan'):+.3f} dB "
+                f"R {m['reflectance_db']}{' ghost' if m.get('ghost') else ''}") if m else note
+        print(f"  {e.distance_m:9.2f} m {e.code} {e.loss_db:+.3f} dB R {e.reflectance_db} | {ours}")
+        if m is not None and e.code[0] == "0" and e.code[1] != "E":  # a step: its loss
+            assert m["type"] == "non-reflective"
+            assert abs(m["loss_db"] - e.loss_db) <= LOSS_TOL_DB
+        if m is not None and e.code[1] == "E":
+            assert m["type"] == "end"
+    assert found >= due - 1 and found / due >= 0.8
+
+
+@pytest.mark.parametrize("name", ALL_FILES)
+def test_no_reflection_is_split_into_steps(name):
+    """No reflective key event shows up here as a loss and a gain (or several steps) within
+    its dead zone: one event across the spike."""
+    _, _, rows, result, tol = _compare(name)
+    matched = [m for _, m, _ in rows if m is not None]
+    for e, m, _ in rows:
+        if e.code[0] not in "12" or m is None:
+            continue
+        around = [x for x in result["events"] if x["type"] == "non-reflective" and x not in matched
+                  and abs(x["distance_m"] - e.distance_m) <= 2 * tol]
+        assert not around, f"{e.distance_m:.1f} m: reflection split into {around}"
+
+
+def test_share_found_over_all_files():
+    total = [0, 0]
+    print("\nfile                                  found/due  share")
+    for name in ALL_FILES:
+        found, due, *_ = _compare(name)
+        total[0] += found
+        total[1] += due
+        print(f"{name:38s} {found:3d}/{due:<3d}     {found / due:5.0%}")
+    print(f"{'all':38s} {total[0]:3d}/{total[1]:<3d}     {total[0] / total[1]:5.0%}")
+    assert total[0] / total[1] >= 0.9
