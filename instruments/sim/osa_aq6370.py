@@ -79,6 +79,8 @@ class SimAq6370(SimStationInstrument):
     """An AQ6370-class OSA at ``station``; switch port n sees the spectrum of ``ports[n]``."""
 
     COMMANDS = COMMANDS
+    expected_login: tuple[str, str] | None = None
+    """(user, password) the LAN login must give; None accepts any (as "anonymous" does)."""
 
     def __init__(self, span: Span, station: str, ports: dict[int, str], serial: str = "91M000001",
                  faults: InstrumentFaults | None = None) -> None:
@@ -96,9 +98,15 @@ class SimAq6370(SimStationInstrument):
         if state == "user":
             if not line.lower().startswith("open "):
                 return b"ERROR: login required\n"
-            session["login"] = "password"
+            session["login"], session["user"] = "password", line[5:].strip().strip('"')
             return (LOGIN_PROMPT + "\n").encode()
         if state == "password":
+            # a refused login answers "error" and waits for a new open: the AQ6370 remote manual's
+            # wording for a refusal was not found here (the driver takes anything but "ready")
+            given = (session.pop("user", ""), line.strip().removeprefix('"').removesuffix('"'))
+            if self.expected_login is not None and given != tuple(self.expected_login):
+                session["login"] = "user"
+                return b"error\n"
             session["login"] = "ready"
             return (LOGIN_READY + "\n").encode()
         return super().handle(line, session)
