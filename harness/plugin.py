@@ -245,8 +245,8 @@ class HarnessSession:
         except KeyError:
             raise HarnessError(f"{self.station_file.path}: station {station} has no {role}") from None
         try:
-            inner = MODELS[cfg.model].open(cfg.resource, **cfg.options,
-                                           **self.logins.get((station, role), {}))
+            inner = MODELS[cfg.model].open(cfg.resource, **{
+                **cfg.options, **self.logins.get((station, role), {})})
         except LoginRefused as exc:  # name the instrument (never the password)
             raise LoginRefused(f"{station} {role} ({cfg.model}): {exc}") from None
         if self.progress is not None and hasattr(inner, "activity"):
