@@ -8,6 +8,7 @@ LAN login); a wrong one is refused by the simulated instrument, not by the harne
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -185,7 +186,24 @@ def test_a_password_env_campaign_logs_in_and_holds_no_secret(env_campaign):
     station_copy = (run_dir / "inputs" / "station.yaml").read_text()
     assert "password_env: CASPIAN_T_AK_TP" in station_copy  # the variable's name is kept
     assert len(list(run_dir.rglob("*"))) > 20  # steps, journal, report, junit.xml ...
+    checks = json.loads((run_dir / "summary.json").read_text())["checks"]
+    logged_in = {c["requirement"] for c in checks if c["verdict"] == "pass"}
+    assert {"ACC-8", "ACC-9"} <= logged_in  # OSA and TL1 checks passed: each login was accepted
     assert leaks(run_dir, [proc.stdout, proc.stderr], [s for *_, s in SECRETS.values()]) == []
+
+
+def test_the_search_finds_a_secret_planted_in_a_copy(env_campaign, tmp_path):
+    """The search above can fail: a password put in junit.xml and in a run.h5 attribute of a
+    copy of the run folder is found in both."""
+    copy = tmp_path / "copy"
+    shutil.copytree(env_campaign[0], copy)
+    secret = SECRETS["AKTAU/osa"][2]
+    with open(copy / "junit.xml", "a") as f:
+        f.write(f"<!-- {secret} -->")
+    with h5py.File(copy / "run.h5", "a") as f:
+        f.attrs["note"] = f"login {secret}"
+    assert leaks(copy, [], [secret]) == [f"junit.xml: {secret}", f"run.h5: {secret}",
+                                          f"run.h5:/: {secret}"]
 
 
 def test_a_credentials_file_campaign_holds_no_secret(tmp_path):
