@@ -28,7 +28,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _, code = run_plan(Path(args.station), Path(args.limits), Path(args.results), Path(args.plan),
                        run_id=args.run_id, operator=args.operator or "", yes=args.yes,
                        answers=Path(args.answers) if args.answers else None,
-                       allow_live_fibre=args.allow_live_fibre)
+                       allow_live_fibre=args.allow_live_fibre,
+                       credentials=Path(args.credentials) if args.credentials else None)
     return code
 
 
@@ -44,7 +45,8 @@ def _cmd_sim(args: argparse.Namespace) -> int:
 
     faults = [parse_fault(f) for f in args.fault]
     instrument = [parse_fault(f, "--instrument-fault") for f in args.instrument_fault]
-    return serve(args.span, faults, args.host, args.json, args.time_scale, instrument)
+    return serve(args.span, faults, args.host, args.json, args.time_scale, instrument,
+                 logins=args.login)
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
@@ -62,51 +64,93 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 def _cmd_resume(args: argparse.Namespace) -> int:
     from harness.runner import resume_run
 
-    _, code = resume_run(Path(args.run_dir), args.plan)
+    _, code = resume_run(Path(args.run_dir), args.plan,
+                         credentials=Path(args.credentials) if args.credentials else None)
     return code
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from harness.signing import read_signatures
+
     run_dir = Path(args.run_dir)
     if not (run_dir / "run.h5").exists():
         raise HarnessError(f"{run_dir}: not a run folder (no run.h5)")
-    finish_run(run_dir)
+    signed = len(read_signatures(run_dir))
+    if signed:  # a new report changes the manifest every signature is over
+        raise HarnessError(f"{run_dir}: signed {signed} time(s): rebuilding the report would void "
+                           "every signature (copy the folder without signatures.json to rebuild)")
+    finish_run(run_dir, Path(args.signers) if args.signers else None)
     print(f"Report written: {run_dir / 'report.pdf'}")
     return 0
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     from harness.manifest import verify_manifest
-    from harness.signing import read_signatures, verify_signatures
+    from harness.signing import check_signers, describe_signatures, load_signers, verify_signatures
 
     run_dir = Path(args.run_dir)
-    problems = verify_manifest(run_dir) + verify_signatures(run_dir)
+    signers = load_signers(Path(args.signers)) if args.signers else None
+    problems = verify_manifest(run_dir)
+    problems += check_signers(run_dir, signers) if signers else verify_signatures(run_dir)
+    for line in describe_signatures(run_dir) or ["not signed (no signatures.json)"]:
+        print(f"{run_dir}: {line}")
     for p in problems:
         print(f"{run_dir}: {p}", file=sys.stderr)
-    if not problems:
-        signers = ", ".join(s.get("signer", "?") for s in read_signatures(run_dir)) or "none"
-        print(f"{run_dir}: every file matches its manifest hash; signatures valid: {signers}")
-    return 1 if problems else 0
+    if problems:
+        return 1
+    print(f"{run_dir}: every file matches its manifest hash")
+    if signers:
+        roles = ", ".join(dict.fromkeys(s.role for s in signers))
+        print(f"{run_dir}: every signature is by a key of {args.signers} under its name and role; "
+              f"every role signed: {roles}")
+    else:
+        print(f"{run_dir}: signatures were NOT checked against a signers file: anyone can make a "
+              "key and sign under any name (give --signers FILE)")
+    return 0
+
+
+def _passphrase_env(name: str) -> bytes:
+    value = os.environ.get(name)
+    if not value:
+        raise HarnessError(f"environment variable {name} (--passphrase-env) is not set or empty")
+    return value.encode()
 
 
 def _cmd_keygen(args: argparse.Namespace) -> int:
-    from harness.signing import keygen
+    import getpass
 
-    private, public = keygen(Path(args.out))
-    print(f"Private key: {private} (keep it secret)\nPublic key:  {public}")
+    from harness.signing import key_file_fingerprint, keygen
+
+    passphrase = None
+    if args.passphrase_env:
+        passphrase = _passphrase_env(args.passphrase_env)
+    elif not args.no_passphrase and sys.stdin.isatty():
+        first = getpass.getpass(f"Passphrase for {args.out} (empty for none): ").encode()
+        if first and getpass.getpass("Same passphrase again: ").encode() != first:
+            raise HarnessError("the passphrases differ; no key written")
+        passphrase = first or None
+    private, public = keygen(Path(args.out), passphrase)
+    note = "protected by a passphrase" if passphrase else "NOT protected by a passphrase"
+    print(f"Private key: {private} (keep it secret; {note})\nPublic key:  {public}\n"
+          f"Fingerprint: {key_file_fingerprint(public)} (OpenSSH SHA256 of the Ed25519 key)")
     return 0
 
 
 def _cmd_sign(args: argparse.Namespace) -> int:
+    import getpass
+
     from harness.manifest import verify_manifest
-    from harness.signing import sign
+    from harness.signing import fingerprint, sign
 
     run_dir = Path(args.run_dir)
     problems = verify_manifest(run_dir)
     if problems:
         raise HarnessError(f"{run_dir}: will not sign a run whose files changed: {problems[0]}")
-    entry = sign(run_dir, Path(args.key), args.signer, args.role or "")
-    print(f"Signed {run_dir / 'manifest.json'} as {entry['signer']} at {entry['signed_utc']}")
+    ask = ((lambda: _passphrase_env(args.passphrase_env)) if args.passphrase_env
+           else (lambda: getpass.getpass(f"Passphrase for {args.key}: ").encode()))
+    entry = sign(run_dir, Path(args.key), args.signer, args.role or "", ask)
+    print(f"Signed {run_dir / 'manifest.json'} as {entry['signer']} at {entry['signed_utc']} "
+          f"with key {fingerprint(entry['public_key'])}")
     return 0
 
 
@@ -114,7 +158,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from harness.preflight import PreflightFailed, format_table
     from harness.runner import check_station
 
-    checks = check_station(Path(args.station))
+    checks = check_station(Path(args.station), args.credentials)
     print(format_table(checks))
     if any(not c.ready for c in checks):
         raise PreflightFailed(checks)
@@ -127,6 +171,11 @@ def _cmd_transcript(args: argparse.Namespace) -> int:
     for transcript in read_transcripts(Path(args.run_dir), args.instrument):
         print(format_transcript(transcript))
     return 0
+
+
+SIGNERS_HELP = "who may sign (YAML: signers: [{name, role, public_key}])"
+CREDENTIALS_HELP = ("instrument logins (YAML, mode 0600, outside the run folder): "
+                    "STATION/role or resource -> {user, password}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="let the OTDR fire into a fibre carrying traffic (the override is recorded)")
     p.add_argument("--no-progress", action="store_true",
                    help="pytest's own output instead of the progress panel / one line per check")
+    p.add_argument("--credentials", metavar="FILE", help=CREDENTIALS_HELP)
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("merge", help="join the runs of the two stations into one bidirectional run")
@@ -167,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--json", action="store_true", help="print the addresses as one JSON line")
     p.add_argument("--time-scale", type=float, help="wall seconds per instrument second")
+    p.add_argument("--login", action="append", default=[], metavar="STATION/ROLE=USER:VARIABLE",
+                   help="the login a simulated OSA or TL1 shelf accepts (password read from "
+                        "environment variable VARIABLE)")
     p.set_defaults(func=_cmd_sim)
 
     p = sub.add_parser("replay", help="re-judge a stored run with no instrument attached")
@@ -180,18 +233,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("resume", help="continue a killed run: nothing measured is taken again")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--plan", help="test plan (default: the one the run used)")
+    p.add_argument("--credentials", metavar="FILE", help=CREDENTIALS_HELP)
     p.set_defaults(func=_cmd_resume)
 
     p = sub.add_parser("report", help="rebuild report.pdf (and the manifest) of a run folder")
     p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--signers", metavar="FILE", help=SIGNERS_HELP + " (named on the sign-off page, "
+                   "kept as inputs/signers.yaml)")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("verify", help="check every file and signature of a run folder")
     p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--signers", metavar="FILE", help=SIGNERS_HELP + ": every signature must be by "
+                   "a listed key under its name and role, and every role must have signed")
     p.set_defaults(func=_cmd_verify)
 
     p = sub.add_parser("keygen", help="make an Ed25519 key pair for signing runs")
     p.add_argument("--out", required=True, help="private key path; the public key goes to PATH.pub")
+    p.add_argument("--passphrase-env", metavar="VARIABLE",
+                   help="encrypt the private key with the passphrase in this environment variable "
+                        "(default: asked twice on the terminal)")
+    p.add_argument("--no-passphrase", action="store_true", help="do not ask for a passphrase")
     p.set_defaults(func=_cmd_keygen)
 
     p = sub.add_parser("sign", help="sign a run's manifest (several signers may sign)")
@@ -199,11 +261,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--key", required=True, help="private key from 'harness keygen'")
     p.add_argument("--signer", required=True, help="name of the person signing")
     p.add_argument("--role", help="e.g. contractor, owner's engineer")
+    p.add_argument("--passphrase-env", metavar="VARIABLE",
+                   help="the key's passphrase is in this environment variable (default: asked)")
     p.set_defaults(func=_cmd_sign)
 
     p = sub.add_parser("check", help="preflight: is every instrument of a station file there, "
                                       "and the model named? (exit 0 yes, 2 no)")
     p.add_argument("--station", default=str(DEFAULT_STATION), help="station file (default: simulated)")
+    p.add_argument("--credentials", metavar="FILE", type=Path, help=CREDENTIALS_HELP)
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("transcript", help="print the I/O transcript of a run's instruments")

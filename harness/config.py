@@ -10,7 +10,7 @@ import hashlib
 import math
 import re
 import reprlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import yaml
 from pyvisa import rname
 
 from harness.errors import ConfigError
+from instruments.logins import check_env_name, find_secret_key, login_specs
 from instruments.registry import MODELS
 from instruments.safe_yaml import load_yaml_file
 
@@ -51,6 +52,8 @@ class InstrumentConfig:
     options: dict[str, Any] = field(default_factory=dict)
     switch: bool = True
     """False when the instrument has no optical switch: the engineer patches it by hand."""
+    password_env: str = ""
+    """Environment variable holding the instrument's login password (see harness.credentials)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,8 @@ class StationFile:
     simulator: dict[str, Any] | None
     route_events: list[dict[str, Any]] = field(default_factory=list)
     """Cable-level events of the route plan (distance_km, kind, label), if the file names one."""
+    credentials: Path | None = None
+    """Credentials file the station file names (``credentials: PATH``), absolute."""
 
     def resolve_sim(self, resources: dict[str, str]) -> None:
         """Fill ``resource: sim`` entries from a running simulator's ``STATION/role`` map; where
@@ -95,8 +100,7 @@ class StationFile:
                         key = f"{key}@{inst.model}"
                     if key not in resources:
                         raise ConfigError(f"{self.path}: simulator serves no {key}")
-                    roles[role] = InstrumentConfig(station, role, inst.model, resources[key],
-                                                   inst.options, inst.switch)
+                    roles[role] = replace(inst, resource=resources[key])
 
 
 _REPR = reprlib.Repr()
@@ -182,6 +186,8 @@ def self_contained_station_yaml(path: Path) -> str:
     data["route"]["events"] = sf.route_events
     if sf.simulator:
         data["simulator"] = dict(data["simulator"], span=sf.simulator["span"])
+    if sf.credentials:
+        data["credentials"] = str(sf.credentials)
     header = f"# {Path(path).name} as used by this run (route plan inlined, paths absolute)\n"
     return header + yaml.safe_dump(data, sort_keys=False)
 
@@ -192,6 +198,11 @@ def load_station_file(path: Path) -> StationFile:
     path = Path(path)
     data = _load_yaml(path)
     where = str(path)
+    secret = find_secret_key(data)
+    if secret:
+        raise ConfigError(f"{where}: {secret}: a password does not belong in a station file (it "
+                          "is copied into the run folder): use password_env: VARIABLE or a "
+                          "credentials file (credentials: PATH, or --credentials FILE)")
     route = _get(data, "route", dict, where)
     stations = _get(route, "stations", list, f"{where}: route")
     if not stations or not all(isinstance(s, str) for s in stations):
@@ -222,13 +233,20 @@ def load_station_file(path: Path) -> StationFile:
             resource = _get(spec, "resource", str, iwhere)
             validate_resource(model, resource, iwhere)
             switch = _get(spec, "switch", bool, iwhere, True)
-            options = {k: v for k, v in spec.items() if k not in ("model", "resource", "switch")}
+            options = {k: v for k, v in spec.items()
+                       if k not in ("model", "resource", "switch", "password_env")}
+            password_env = ""
+            if "password_env" in spec:
+                if "password" not in MODELS[model].options:
+                    raise ConfigError(f"{iwhere}.password_env: {model} has no login")
+                password_env = check_env_name(spec["password_env"], f"{iwhere}.password_env",
+                                              ConfigError)
             unknown = sorted(str(k) for k in options if k not in MODELS[model].options)
             if unknown:
                 raise ConfigError(f"{iwhere}: unknown option {_short(unknown[0])} for {model} "
                                   f"(known: {', '.join(sorted(MODELS[model].options))})")
             instruments[station][role] = InstrumentConfig(station, role, model, resource, options,
-                                                          switch)
+                                                          switch, password_env)
     fibres = []
     for name, spec in _get(data, "fibres", dict, where).items():
         fwhere = f"{where}: fibres.{name}"
@@ -253,6 +271,8 @@ def load_station_file(path: Path) -> StationFile:
     if simulator is not None:
         span = _path_field(simulator, "span", f"{where}: simulator")
         simulator = dict(simulator, span=str((path.parent / span).resolve()))
+        if "logins" in simulator:
+            login_specs(simulator["logins"], f"{where}: simulator.logins", ConfigError)
     elif any(i.resource == SIM_RESOURCE for r in instruments.values() for i in r.values()):
         raise ConfigError(f"{where}: resource 'sim' used but there is no simulator section")
     wavelengths = _get(data, "wavelengths_nm", list, where, [1550.0])
@@ -262,8 +282,11 @@ def load_station_file(path: Path) -> StationFile:
     if "plan" in route:
         plan_path = path.parent / _path_field(route, "plan", f"{where}: route")
         route_events = _route_events(_load_yaml(plan_path).get("events"), str(plan_path))
+    credentials = None
+    if "credentials" in data:
+        credentials = (path.parent / _path_field(data, "credentials", where)).resolve()
     return StationFile(
-        route_events=route_events,
+        route_events=route_events, credentials=credentials,
         path=path, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
         campaign=_get(data, "campaign", str, where, "acceptance"),
         cable=_get(data, "cable", str, where, ""),

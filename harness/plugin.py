@@ -26,6 +26,7 @@ import pytest
 from harness import __version__
 from harness.config import (LimitsFile, StationFile, load_limits_file,
                             load_station_file)
+from harness.credentials import all_secrets, instrument_logins, simulator_logins
 from harness.errors import HarnessError
 from harness.recording import (RecordingOsa, RecordingOtdr, RecordingTransponder, ReplayOsa,
                                ReplayOtdr, ReplaySource, ReplayTransponder)
@@ -37,8 +38,9 @@ from harness.pool import InstrumentPool, ManualPatch
 from harness.progress import MODES, check_place, make_progress
 from harness.prompts import Operator, load_answers
 from harness.verdict import worst
-from instruments.errors import InstrumentError
+from instruments.errors import InstrumentError, LoginRefused
 from instruments.registry import MODELS
+from instruments.secret import redact
 
 MARKERS = (
     "requirement(id): the acceptance requirement a check verifies (e.g. ACC-2)",
@@ -62,6 +64,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--resume", action="store_true",
                     help="continue the killed run in --run-dir: nothing measured is taken again")
     group.addoption("--operator", default=os.environ.get("USER", ""), help="who runs the plan")
+    group.addoption("--credentials", help="credentials file of the instrument logins (YAML, "
+                                          "mode 0600, outside the run folder)")
     group.addoption("--yes", action="store_true", help="answer yes to every operator prompt")
     group.addoption("--answers", help="answers file (YAML: prompt key or glob -> answer)")
     group.addoption("--progress", choices=MODES, default="auto",
@@ -102,6 +106,16 @@ class HarnessSession:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.store = RunStore(self.run_dir / "run.h5")
         self.replay_dir = config.getoption("--replay")
+        self.logins: dict[tuple[str, str], dict[str, Any]] = {}
+        self.sim_logins: dict[str, tuple[str, Any]] = {}
+        if not self.replay_dir:  # a replay opens no instrument: no password is read
+            credentials = config.getoption("--credentials")
+            self.logins = instrument_logins(self.station_file,
+                                            Path(credentials) if credentials else None, self.run_dir)
+            self.sim_logins = simulator_logins(self.station_file)
+        self.secrets = all_secrets(self.logins, self.sim_logins)
+        """Every password of this run: scrubbed from each report before pytest shows or
+        writes it (junit.xml), besides each being a Secret that shows itself as '***'."""
         self.sim: SimulatorProcess | None = None
         self.current: CheckRecorder | None = None
         self.started = time.monotonic()
@@ -197,7 +211,9 @@ class HarnessSession:
 
     def far_end(self, station: str) -> Any:
         resource = self.sim.resources[f"{station}/transponder"]
+        user, password = self.sim_logins.get(f"{station}/transponder", ("ADMIN", "ADMIN"))
         card = MODELS["gr831-tl1"].open(resource, tid=f"{station}-TP1", baud=115200,
+                                        user=user, password=password,
                                         observer=self.transcript(station, "transponder",
                                                                  "gr831-tl1", resource, {}))
         self.far_ends.append(card)
@@ -229,7 +245,7 @@ class HarnessSession:
             path = self.run_dir / TRANSCRIPTS / transcript_name(station, role)
             try:
                 self.transcripts[key] = TranscriptWriter(
-                    path, secrets_of(options), station=station, role=role, model=model,
+                    path, [*secrets_of(options), *self.secrets], station=station, role=role, model=model,
                     resource=resource, run_id=self.run_dir.name,
                     resumed=bool(self.config.getoption("--resume")))
             except OSError:
@@ -256,7 +272,11 @@ class HarnessSession:
         except KeyError:
             raise HarnessError(f"{self.station_file.path}: station {station} has no {role}") from None
         observer = self.transcript(station, role, cfg.model, cfg.resource, cfg.options)
-        inner = MODELS[cfg.model].open(cfg.resource, observer=observer, **cfg.options)
+        try:
+            inner = MODELS[cfg.model].open(cfg.resource, observer=observer, **{
+                **cfg.options, **self.logins.get((station, role), {})})
+        except LoginRefused as exc:  # name the instrument (never the password)
+            raise LoginRefused(f"{station} {role} ({cfg.model}): {exc}") from None
         if self.progress is not None and hasattr(inner, "activity"):
             inner.activity = self.progress.listener(f"{station} {role}")
         if not cfg.switch and role in ("otdr", "osa"):
@@ -296,6 +316,7 @@ class HarnessSession:
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
         outcome = yield
         report = outcome.get_result()
+        self._scrub(report)
         recorder = item.stash.get(RECORDER, None)
         if recorder is None:
             return
@@ -309,6 +330,19 @@ class HarnessSession:
                 report.outcome = "failed"
                 report.longrepr = "; ".join(recorder.messages)
         self._write(item, recorder, verdict, message)
+
+    def _scrub(self, report: pytest.TestReport) -> None:
+        """Take every password of the run out of a report's text (traceback, captured output)
+        before the terminal, the progress display or junit.xml sees it."""
+        if not self.secrets:
+            return
+        if isinstance(report.longrepr, tuple):
+            report.longrepr = report.longrepr[:-1] + (redact(str(report.longrepr[-1]), self.secrets),)
+        elif report.longrepr is not None:
+            text = str(report.longrepr)
+            if redact(text, self.secrets) != text:
+                report.longrepr = redact(text, self.secrets)
+        report.sections = [(title, redact(body, self.secrets)) for title, body in report.sections]
 
     def _verdict(self, recorder: CheckRecorder, report: pytest.TestReport,
                  call: pytest.CallInfo) -> tuple[str, str]:
@@ -324,6 +358,7 @@ class HarnessSession:
 
     def _write(self, item: pytest.Item, recorder: CheckRecorder, verdict: str, message: str) -> None:
         started, t0 = item.stash.get(STARTED, (utc_now(), time.monotonic()))
+        message = redact(message, self.secrets)
         marker = item.get_closest_marker("requirement")
         doc = (getattr(item, "function", None).__doc__ or "") if hasattr(item, "function") else ""
         attrs = {"nodeid": item.nodeid, "title": doc.strip().splitlines()[0] if doc.strip() else item.name,

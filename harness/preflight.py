@@ -20,10 +20,11 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from harness.config import InstrumentConfig, StationFile
 from harness.errors import HarnessError
-from instruments.errors import InstrumentError, InstrumentInUse, InstrumentTimeout
+from instruments.errors import InstrumentError, InstrumentInUse, InstrumentTimeout, LoginRefused
 from instruments.lock import ResourceLock
 from instruments.registry import MODELS
 from instruments.visa_session import ScpiSession
@@ -41,8 +42,8 @@ class InstrumentCheck:
 
     reachable: it accepted the connection and answered; identity: its identity reply;
     firmware: the reply's firmware (or TL1 software release) field; cause: empty when the
-    instrument is ready, else ``refused``, ``timed out``, ``in use``, ``wrong model``,
-    ``unreachable``, ``no such port`` or ``error``; detail: what happened, one line; seconds: wall time taken.
+    instrument is ready, else ``refused``, ``timed out``, ``in use``, ``login refused``,
+    ``wrong model``, ``unreachable``, ``no such port`` or ``error``; detail: what happened, one line; seconds: wall time taken.
     """
 
     station: str
@@ -82,6 +83,8 @@ def _cause(exc: BaseException) -> str:
     text = str(exc).lower()
     if isinstance(exc, InstrumentInUse):
         return "in use"
+    if isinstance(exc, LoginRefused):
+        return "login refused"
     if "refused" in text:
         return "refused"
     if isinstance(exc, InstrumentTimeout) or "timed out" in text or "timeout" in text:
@@ -119,12 +122,15 @@ def _bare_identity(resource: str, timeout_s: float) -> str:
         lock.release()
 
 
-def check_instrument(cfg: InstrumentConfig, timeout_s: float = TIMEOUT_S) -> InstrumentCheck:
-    """Open ``cfg``'s instrument as a run would (bounded timeouts, no retry), ask its identity
-    and compare it with the model named; never raises for an instrument problem."""
+def check_instrument(cfg: InstrumentConfig, timeout_s: float = TIMEOUT_S,
+                     login: dict[str, Any] | None = None) -> InstrumentCheck:
+    """Open ``cfg``'s instrument as a run would (bounded timeouts, no retry, ``login``: its
+    user/password options from :func:`harness.credentials.instrument_logins`), ask its identity
+    and compare it with the model named; never raises for an instrument problem. A refused
+    login is reported as ``login refused`` (the message never holds the password)."""
     model = MODELS[cfg.model]
     result = InstrumentCheck(cfg.station, cfg.role, cfg.model, cfg.resource)
-    options = dict(cfg.options)
+    options = dict(cfg.options) | dict(login or {})
     options["timeout_s"] = min(float(options.get("timeout_s", timeout_s)), timeout_s)
     if "retries" in model.options:
         options["retries"] = 0
@@ -134,7 +140,7 @@ def check_instrument(cfg: InstrumentConfig, timeout_s: float = TIMEOUT_S) -> Ins
             inst = model.open(cfg.resource, **options)
         except InstrumentError as exc:
             result.cause, result.detail = _cause(exc), _one_line(exc, cfg.resource)
-            if model.transport == "visa" and result.cause not in ("refused", "in use", "unreachable"):
+            if model.transport == "visa" and result.cause not in ("refused", "in use", "unreachable", "login refused"):
                 seen = _bare_identity(cfg.resource, options["timeout_s"])
                 if seen:
                     result.reachable, result.identity = True, seen
@@ -163,14 +169,17 @@ def check_instrument(cfg: InstrumentConfig, timeout_s: float = TIMEOUT_S) -> Ins
 
 
 def preflight(station_file: StationFile, timeout_s: float = TIMEOUT_S,
-              deadline_s: float = DEADLINE_S) -> list[InstrumentCheck]:
+              deadline_s: float = DEADLINE_S,
+              logins: dict[tuple[str, str], dict[str, Any]] | None = None) -> list[InstrumentCheck]:
     """Check every instrument of ``station_file`` at once (one thread each); an instrument
-    still busy after ``deadline_s`` is reported as timed out. Results in station-file order."""
+    still busy after ``deadline_s`` is reported as timed out. Results in station-file order.
+    ``logins``: driver login options by (station, role), as the run will use them."""
+    logins = logins or {}
     configs = [cfg for roles in station_file.instruments.values() for cfg in roles.values()]
     results: dict[int, InstrumentCheck] = {}
 
     def work(index: int, cfg: InstrumentConfig) -> None:
-        results[index] = check_instrument(cfg, timeout_s)
+        results[index] = check_instrument(cfg, timeout_s, logins.get((cfg.station, cfg.role)))
 
     threads = [threading.Thread(target=work, args=(i, cfg), daemon=True,
                                 name=f"preflight {cfg.station}/{cfg.role}")

@@ -16,6 +16,7 @@ import pytest
 
 from harness.config import (StationFile, load_limits_file, load_station_file,
                             self_contained_station_yaml)
+from harness.credentials import instrument_logins, simulator_logins
 from harness.errors import HarnessError, RunInterrupted, StoreError
 from harness.manifest import sha256_file, verify_manifest, write_manifest
 from harness.preflight import InstrumentCheck, preflight, require_ready
@@ -78,31 +79,40 @@ def prepare_run_dir(results: Path, run_id: str) -> Path:
     return run_dir
 
 
-def pytest_args(plan: Path, station: Path, limits: Path, run_dir: Path) -> list[str]:
-    """The pytest command line that runs ``plan`` into ``run_dir`` through the harness plugin.
+def pytest_args(plan: Path, station: Path, limits: Path, run_dir: Path,
+                credentials: Path | None = None) -> list[str]:
+    """The pytest command line that runs ``plan`` into ``run_dir`` through the harness plugin
+    (``credentials``: the credentials file's path; no password is ever on a command line).
 
     Only the harness plugin is loaded: a pytest plugin that happens to be installed on the
     laptop (xdist, randomly, rerunfailures, hypothesis...) must not reorder, rerun or slow a
     campaign."""
     return [str(plan), "--station", str(station), "--limits", str(limits),
             "--run-dir", str(run_dir), "--junitxml", str(run_dir / "junit.xml"),
-            "--disable-plugin-autoload", "-p", "harness.plugin", "-p", "no:cacheprovider", "--strict-markers", "-q", "--no-header", "-rN",
-            "--rootdir", str(Path(plan).resolve().parent)]
+            "--disable-plugin-autoload", "-p", "harness.plugin", "-p", "no:cacheprovider",
+            "--strict-markers", "-q", "--no-header", "-rN",
+            "--rootdir", str(Path(plan).resolve().parent)] + (
+        ["--credentials", str(credentials)] if credentials else [])
 
 
 def run_plan(station: Path = DEFAULT_STATION, limits: Path = DEFAULT_LIMITS,
              results: Path = DEFAULT_RESULTS, plan: Path = DEFAULT_PLAN, run_id: str | None = None,
              replay: list[Path] | None = None, operator: str = "", quiet: bool = False,
              yes: bool = False, answers: Path | None = None,
-             allow_live_fibre: bool = False) -> tuple[Path, int]:
+             allow_live_fibre: bool = False,
+             credentials: Path | None = None) -> tuple[Path, int]:
     """Run ``plan`` against ``station``; returns (run folder, exit code: 0 pass, 1 fail/error).
 
-    ``allow_live_fibre``: the OTDR may fire into a fibre carrying traffic (recorded)."""
+    ``allow_live_fibre``: the OTDR may fire into a fibre carrying traffic (recorded).
+    ``credentials``: credentials file of the instrument logins (see harness.credentials)."""
     station_file = load_station_file(station)
     load_limits_file(limits)
+    if not replay:  # every login resolvable now, before a run folder exists
+        instrument_logins(station_file, credentials)
+        simulator_logins(station_file)
     if not Path(plan).exists():
         raise HarnessError(f"{plan}: no such test plan")
-    sim = None if replay else ready_instruments(station_file)
+    sim = None if replay else ready_instruments(station_file, credentials)
     try:
         run_dir = prepare_run_dir(Path(results), run_id or new_run_id())
         inputs = run_dir / "inputs"
@@ -113,7 +123,7 @@ def run_plan(station: Path = DEFAULT_STATION, limits: Path = DEFAULT_LIMITS,
         if sim is not None:
             sim.stop()
         raise
-    args = pytest_args(plan, station, limits, run_dir)
+    args = pytest_args(plan, station, limits, run_dir, None if replay else credentials)
     if operator or station_file.operator:
         args += ["--operator", operator or station_file.operator]
     for source in replay or []:
@@ -139,7 +149,8 @@ def run_plan(station: Path = DEFAULT_STATION, limits: Path = DEFAULT_LIMITS,
     return run_dir, 0 if summary["overall_verdict"] == "pass" else 1
 
 
-def resume_run(run_dir: Path, plan: Path | None = None, quiet: bool = False) -> tuple[Path, int]:
+def resume_run(run_dir: Path, plan: Path | None = None, quiet: bool = False,
+               credentials: Path | None = None) -> tuple[Path, int]:
     """Continue a killed run in place: every verified measurement is served from its step file,
     the rest are taken, every check is judged again, and the run folder is finished."""
     run_dir = Path(run_dir)
@@ -153,12 +164,13 @@ def resume_run(run_dir: Path, plan: Path | None = None, quiet: bool = False) -> 
     limits = run_dir / "inputs" / "limits.yaml"
     stored_plan = Path(attrs.get("plan", "").split(",")[0]) if attrs.get("plan") else DEFAULT_PLAN
     plan = Path(plan) if plan else stored_plan
-    args = pytest_args(plan, station, limits, run_dir) + ["--resume"]
+    instrument_logins(load_station_file(station), credentials, run_dir)
+    args = pytest_args(plan, station, limits, run_dir, credentials) + ["--resume"]
     if attrs.get("operator"):
         args += ["--operator", attrs["operator"]]
     if attrs.get("allow_live_fibre"):
         args.append("--allow-live-fibre")
-    sim = ready_instruments(load_station_file(station))
+    sim = ready_instruments(load_station_file(station), credentials)
     if run_pytest(args, sim) == pytest.ExitCode.INTERRUPTED:
         raise RunInterrupted(f"resume interrupted; every completed measurement is kept in "
                              f"{run_dir}: continue with 'harness resume {run_dir}'")
@@ -168,13 +180,16 @@ def resume_run(run_dir: Path, plan: Path | None = None, quiet: bool = False) -> 
     return run_dir, 0 if summary["overall_verdict"] == "pass" else 1
 
 
-def ready_instruments(station_file: StationFile) -> SimulatorProcess | None:
-    """Start the station file's simulator, if it has one, and run the preflight: every
-    instrument answers and is the model named, or :class:`~harness.preflight.PreflightFailed`
-    (the simulator stopped). Returns the running simulator for the run to use."""
+def ready_instruments(station_file: StationFile,
+                      credentials: Path | None = None) -> SimulatorProcess | None:
+    """Start the station file's simulator, if it has one, and run the preflight with the logins
+    the run will use (``credentials``: a credentials file): every instrument answers, accepts
+    the login and is the model named, or :class:`~harness.preflight.PreflightFailed` (the
+    simulator stopped). Returns the running simulator for the run to use."""
+    logins = instrument_logins(station_file, credentials)
     sim = start_for(station_file)
     try:
-        require_ready(preflight(station_file))
+        require_ready(preflight(station_file, logins=logins))
     except BaseException:
         if sim is not None:
             sim.stop()
@@ -182,12 +197,15 @@ def ready_instruments(station_file: StationFile) -> SimulatorProcess | None:
     return sim
 
 
-def check_station(station: Path) -> list[InstrumentCheck]:
-    """``harness check``: the preflight alone (a simulated station is started and stopped)."""
+def check_station(station: Path, credentials: Path | None = None) -> list[InstrumentCheck]:
+    """``harness check``: the preflight alone, with the run's logins (a simulated station is
+    started and stopped)."""
     station_file = load_station_file(station)
+    logins = instrument_logins(station_file, credentials)
+    simulator_logins(station_file)
     sim = start_for(station_file)
     try:
-        return preflight(station_file)
+        return preflight(station_file, logins=logins)
     finally:
         if sim is not None:
             sim.stop()
@@ -202,10 +220,16 @@ def run_pytest(args: list[str], sim: SimulatorProcess | None) -> int:
             sim.stop()
 
 
-def finish_run(run_dir: Path) -> dict:
-    """Write summary.json, report.pdf and manifest.json for a run folder."""
+def finish_run(run_dir: Path, signers: Path | None = None) -> dict:
+    """Write summary.json, report.pdf and manifest.json for a run folder; ``signers`` (a
+    signers file) is kept as ``inputs/signers.yaml`` and named on the sign-off page."""
     from harness.report import build_report
+    from harness.signing import load_signers, signers_yaml
 
+    if signers:
+        text = signers_yaml(load_signers(signers))
+        (Path(run_dir) / "inputs").mkdir(exist_ok=True)
+        (Path(run_dir) / "inputs" / "signers.yaml").write_text(text)
     summary = write_summary(run_dir)
     build_report(run_dir)
     write_manifest(run_dir)

@@ -22,12 +22,15 @@ class SimulatorProcess:
 
     def __init__(self, span: str, faults: list[dict] | None = None, timeout_s: float = 30.0,
                  instrument_faults: list[dict] | None = None,
-                 otdr_models: dict[str, list[str]] | None = None) -> None:
+                 otdr_models: dict[str, list[str]] | None = None,
+                 logins: dict[str, dict[str, str]] | None = None) -> None:
         cmd = [sys.executable, "-m", "instruments.sim", "--span", span, "--json"]
         for fault in faults or []:
             cmd += ["--fault", json.dumps(fault)]
         for fault in instrument_faults or []:
             cmd += ["--instrument-fault", json.dumps(fault)]
+        for key, spec in (logins or {}).items():  # variable names only: the child reads them
+            cmd += ["--login", f"{key}={spec.get('user', '')}:{spec['password_env']}"]
         for station, models in (otdr_models or {}).items():
             cmd += [arg for model in models for arg in ("--otdr-model", f"{station}={model}")]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -79,7 +82,7 @@ def start_for(station_file: "StationFile") -> SimulatorProcess | None:
                    if "otdr" in roles and roles["otdr"].resource == "sim"}
     sim = SimulatorProcess(spec["span"], spec.get("faults") or [],
                            instrument_faults=spec.get("instrument_faults") or [],
-                           otdr_models=otdr_models)
+                           otdr_models=otdr_models, logins=spec.get("logins"))
     try:
         station_file.resolve_sim(sim.resources)
     except BaseException:

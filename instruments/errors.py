@@ -24,3 +24,8 @@ class ConnectionLost(InstrumentError):
     def __init__(self, message: str, sent: bool = True) -> None:
         super().__init__(message)
         self.sent = sent
+
+
+class LoginRefused(InstrumentError):
+    """The instrument refused the login (user name or password). The message never holds the
+    password."""

@@ -514,6 +514,22 @@ def input_files(record: RunRecord) -> list[dict[str, Any]]:
     return out
 
 
+def signers(run_dir: Path) -> list[dict[str, str]]:
+    """Who is to sign (``inputs/signers.yaml``, written by ``--signers``): name, role and
+    the OpenSSH SHA256 fingerprint of their Ed25519 key; empty when the run names nobody."""
+    from harness.errors import HarnessError
+    from harness.signing import load_signers
+
+    path = run_dir / "inputs" / "signers.yaml"
+    if not path.is_file():
+        return []
+    try:
+        return [{"name": s.name, "role": s.role, "fingerprint": s.fingerprint}
+                for s in load_signers(path)]
+    except HarnessError:
+        return []
+
+
 # --- the whole model -------------------------------------------------------------------------
 def build_model(record: RunRecord) -> dict[str, Any]:
     """The report's content, JSON-ready except keys starting with "_" (arrays for the plots)."""
@@ -552,6 +568,7 @@ def build_model(record: RunRecord) -> dict[str, Any]:
         "pm_figure": "pm.svg" if any(t.kind == "pm" for t in record.traces.values()) else "",
         "pm_columns": [{"key": k, "label": label, "units": u} for k, label, u in PM_COLUMNS],
         "files": data_files(record.run_dir),
+        "signers": signers(record.run_dir),
         "decisions": [{"what": str(p.get("prompt", "")), "answer": str(p.get("answer", "")),
                        "reading": str(p.get("reading", "")), "by": str(p.get("by", "") or "—"),
                        "how": str(p.get("source", "")), "utc": utc_text(str(p.get("utc", "")))}

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from instruments.errors import InstrumentError, ProtocolError
+from instruments.errors import InstrumentError, LoginRefused, ProtocolError
 from instruments.osa.aq6370_commands import COMMANDS
 from instruments.protocols import Osa, OsaSettings, Spectrum
 from instruments.scpi_driver import ScpiDriver, parse_int
 from instruments.scpi_table import Nanometres
+from instruments.secret import Secret
 
 MODEL = "yokogawa-aq6370"
 
@@ -100,7 +101,7 @@ class YokogawaAq6370(ScpiDriver, Osa):
     def __init__(self, session, name: str = "", user: str = "anonymous", password: str = "",
                  **options: float) -> None:
         super().__init__(session, name, **options)
-        self._credentials = (user, password)
+        self._credentials = (user, Secret(password))  # shown as '***' in any repr
         self.on_connect()
 
     def on_connect(self) -> None:
@@ -113,9 +114,9 @@ class YokogawaAq6370(ScpiDriver, Osa):
         reply = self.session.query(f'open "{user}"').strip()
         if reply.upper() != LOGIN_PROMPT.upper():
             raise InstrumentError(f"{self.name}: unexpected login prompt {reply!r}")
-        reply = self.session.query(password or "anonymous").strip()
+        reply = self.session.query(password or Secret("anonymous")).strip()
         if reply.upper() != LOGIN_READY.upper():
-            raise InstrumentError(f"{self.name}: login refused: {reply!r}")
+            raise LoginRefused(f"{self.name}: login as {user!r} refused: {reply[:40]!r}")
 
     def select_port(self, port: int) -> None:
         self.send("route", port)

@@ -16,6 +16,7 @@ import threading
 
 import yaml
 
+from instruments.logins import parse_login_option
 from instruments.sim.span import DEFAULT_SPAN, SpanFileError, load_span
 from instruments.sim.stations import parse_otdr_models, start_stations
 
@@ -43,18 +44,22 @@ def parse_fault(text: str, option: str = "--fault") -> dict:
 
 def serve(span_path: str, faults: list[dict], host: str, as_json: bool,
           time_scale: float | None = None, instrument_faults: list[dict] | None = None,
-          otdr_models: list[str] | None = None) -> int:
+          otdr_models: list[str] | None = None, logins: list[str] | None = None) -> int:
     """Start the stations, print where they are, and block until SIGINT/SIGTERM or stdin closes.
 
     ``faults`` are span faults; ``instrument_faults`` are added to the span file's
     ``instrument_faults:`` (see :mod:`instruments.sim.faults`); ``otdr_models`` are
-    ``STATION=MODEL`` entries (default: every simulated OTDR model at every station).
+    ``STATION=MODEL`` entries (default: every simulated OTDR model at every station);
+    ``logins`` are ``STATION/role=USER:VARIABLE`` entries, the login the simulated OSA or TL1
+    shelf accepts, its password read from environment variable VARIABLE.
     """
+    expected = dict(parse_login_option(text, SpanFileError) for text in logins or [])
     span = load_span(span_path, faults=faults)
     if time_scale is not None:
         span.time_scale = time_scale
     sim = start_stations(span, host, extra_faults=instrument_faults,
-                         otdr_models=parse_otdr_models(otdr_models or [], span.stations))
+                         otdr_models=parse_otdr_models(otdr_models or [], span.stations),
+                         logins=expected)
     if as_json:
         print(json.dumps({**sim.resources, **sim.extra}), flush=True)
     else:
@@ -88,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
                              "station=AKTAU,role=otdr,fault=drop,after_bytes=100000")
     parser.add_argument("--otdr-model", action="append", default=[],
                         help="STATION=MODEL: the OTDR model(s) a station serves (default: all)")
+    parser.add_argument("--login", action="append", default=[],
+                        help="STATION/role=USER:VARIABLE: the login the simulated OSA or TL1 "
+                             "shelf accepts (password read from environment variable VARIABLE)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--json", action="store_true", help="print resources as one JSON line")
     parser.add_argument("--time-scale", type=float, default=None,
@@ -97,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         faults = [parse_fault(f) for f in args.fault]
         instrument = [parse_fault(f, "--instrument-fault") for f in args.instrument_fault]
         return serve(args.span, faults, args.host, args.json, args.time_scale, instrument,
-                     args.otdr_model)
+                     args.otdr_model, args.login)
     except SpanFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -88,10 +88,13 @@ def _mean_dbm(wl_nm: np.ndarray, level_dbm: np.ndarray, at_nm: float) -> float:
     return float(10.0 * np.log10(np.mean(10.0 ** (level_dbm[near] / 10.0))))
 
 
-def lan_login(line: str, session: dict[str, Any]) -> bytes | None:
+def lan_login(line: str, session: dict[str, Any],
+              expected: tuple[str, str] | None = None) -> bytes | None:
     """The AQ6370 LAN login, one line at a time: the reply (no terminator) while logging in,
-    None once logged in (the line is a command). Credentials are not checked: ``anonymous``
-    takes any password, as the public clients assume."""
+    None once logged in (the line is a command). ``expected``: the (user, password) to demand;
+    None accepts any (``anonymous`` takes any password, as the public clients assume). A refused
+    login answers ``error`` and waits for a new ``open``: the AQ6370 remote manual's wording for
+    a refusal was not found here (the driver takes anything but ``ready`` as a refusal)."""
     state = session.get("login", "user")
     if state == "ready":
         if line.strip().upper() == "CLOSE":
@@ -101,8 +104,12 @@ def lan_login(line: str, session: dict[str, Any]) -> bytes | None:
     if state == "user":
         if not line.strip().lower().startswith("open "):
             return b"ERROR: login required"
-        session["login"] = "password"
+        session["login"], session["user"] = "password", line.strip()[5:].strip().strip('"')
         return LOGIN_PROMPT.encode()
+    given = (session.pop("user", ""), line.strip().removeprefix('"').removesuffix('"'))
+    if expected is not None and given != tuple(expected):
+        session["login"] = "user"
+        return b"error"
     session["login"] = "ready"
     return LOGIN_READY.encode()
 
@@ -112,6 +119,8 @@ class SimAq6370(SimStationInstrument):
 
     COMMANDS = COMMANDS
     TERMINATOR = b"\r\n"
+    expected_login: tuple[str, str] | None = None
+    """(user, password) the LAN login must give; None accepts any (as "anonymous" does)."""
 
     def __init__(self, span: Span, station: str, ports: dict[int, str], serial: str = "91M000001",
                  faults: InstrumentFaults | None = None) -> None:
@@ -124,7 +133,7 @@ class SimAq6370(SimStationInstrument):
 
     # --- the LAN socket ----------------------------------------------------------------------
     def handle(self, line: str, session: dict[str, Any]) -> bytes | None:
-        reply = lan_login(line, session)
+        reply = lan_login(line, session, self.expected_login)
         if reply is None:
             return super().handle(line, session)
         return reply + self.TERMINATOR if reply else None

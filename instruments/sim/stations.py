@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable
 from instruments.osa.yokogawa_aq6370 import COMMANDS as OSA_COMMANDS
 from instruments.otdr.anritsu_mt9083 import COMMANDS as MT9083_COMMANDS
 from instruments.otdr.exfo_ftb7000 import COMMANDS as FTB7000_COMMANDS
+from instruments.logins import login_specs, resolve_logins
 from instruments.sim.faults import InstrumentFaults, instrument_faults
 from instruments.sim.osa_aq6370 import SimAq6370
 from instruments.sim.otdr_ftb7000 import SimFtb7000
@@ -100,10 +101,16 @@ def parse_otdr_models(entries: Iterable[str], stations: list[str]) -> dict[str, 
 
 def start_stations(span: Span, host: str = "127.0.0.1",
                    extra_faults: list[dict] | None = None,
-                   otdr_models: dict[str, list[str]] | None = None) -> SimulatedStations:
+                   otdr_models: dict[str, list[str]] | None = None,
+                   logins: dict[str, dict[str, str]] | None = None) -> SimulatedStations:
     """Serve OTDRs, an OSA and a transponder console for each station of ``span``, with the
     span's ``instrument_faults`` and ``extra_faults`` (raises SpanFileError if one is wrong).
-    ``otdr_models`` maps a station to the OTDR models it serves (default: all of them)."""
+    ``otdr_models`` maps a station to the OTDR models it serves (default: all of them).
+    ``logins`` (``STATION/role``: user and password_env, added to the span file's ``logins:``)
+    are the logins the OSA and the TL1 shelf accept; without one the shelf takes ADMIN/ADMIN
+    and the OSA any login. Passwords are read from the environment (SpanFileError if unset)."""
+    specs = login_specs(span.raw.get("logins") or {}, "logins", SpanFileError) | dict(logins or {})
+    expected = resolve_logins(specs, "logins", SpanFileError)
     entries = list(span.raw.get("instrument_faults") or []) + list(extra_faults or [])
     faults = instrument_faults(entries, span.stations, FAULT_COMMANDS)
     for station, models in (otdr_models or {}).items():
@@ -132,9 +139,11 @@ def start_stations(span: Span, host: str = "127.0.0.1",
         osa_ports = {n: received_fibre(span, station, n) for n in range(1, pairs + 1)}
         sim_osa = SimAq6370(span, station, osa_ports, serial=f"91M{index:06d}",
                             faults=faults_of(station, "osa"))
+        sim_osa.expected_login = expected.get(f"{station}/osa")
         osa = ScpiServer(sim_osa, host).start()
         channels = {f"OCH-1-{n}-1": received_fibre(span, station, n) for n in range(1, pairs + 1)}
-        agent = Tl1Agent(span, station, f"{station}-TP1", channels,
+        user, password = expected.get(f"{station}/transponder", ("ADMIN", "ADMIN"))
+        agent = Tl1Agent(span, station, f"{station}-TP1", channels, user=user, password=password,
                          faults=faults_of(station, "transponder"))
         sim.instruments.update({f"{station}/osa": sim_osa, f"{station}/transponder": agent})
         pty = PtyConsole(agent).start()

@@ -119,8 +119,8 @@ class Tl1Agent:
     def _dispatch(self, cmd: tl1.Tl1Command, session: dict) -> str:
         if cmd.verb == "ACT-USER":
             password = cmd.params[0] if cmd.params else ""
-            if (cmd.aid, password) != self.credentials:
-                return tl1.format_response(self.tid, cmd.ctag, [], deny="PICC")
+            if (cmd.aid, password) != self.credentials:  # user or password refused
+                return tl1.format_response(self.tid, cmd.ctag, [], deny="PIUI")
             session["user"] = cmd.aid
             return tl1.format_response(self.tid, cmd.ctag, [])
         if "user" not in session:

@@ -23,8 +23,9 @@ from typing import Any
 
 import serial
 
-from instruments.errors import InstrumentError, InstrumentTimeout, ProtocolError
+from instruments.errors import InstrumentError, InstrumentTimeout, LoginRefused, ProtocolError
 from instruments.protocols import Alarm, ChannelState, HistoryShort, PmBin, Transponder
+from instruments.secret import Secret
 from instruments.transponder import tl1
 
 MODEL = "gr831-tl1"
@@ -52,6 +53,8 @@ DENY_CODES: dict[str, str] = {
     "IISP": "input syntax error",
     "IIFM": "invalid data format",
     "PICC": "privilege: illegal command code (not logged in)",
+    "PIUI": "privilege: illegal user identity (user name or password refused)",
+    "PLNA": "privilege: login not active",
     "SROF": "status: requested operation failed",
     "ICNV": "command not valid",
     "IDNV": "input, data not valid",
@@ -80,7 +83,7 @@ class Tl1Gr831(Transponder):
         self.autonomous: list[tl1.Tl1Message] = []
         self._ctags = itertools.count(1)
         self._buffer = ""
-        self._credentials = (user, password)
+        self._credentials = (user, Secret(password))  # shown as '***' in any repr
         self._lost = False
         self._login()
 
@@ -120,7 +123,8 @@ class Tl1Gr831(Transponder):
             raise type(last)(f"{self.name}: {what} {how}: {last}") from None
         if message.completion == "DENY":
             meaning = DENY_CODES.get(message.error_code, "denied")
-            raise InstrumentError(
+            error = LoginRefused if verb == "ACT-USER" else InstrumentError
+            raise error(
                 f"{self.name}: {verb} {aid} denied: {message.error_code} ({meaning})")
         return message.lines
 

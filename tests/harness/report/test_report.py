@@ -392,3 +392,33 @@ def test_envelope_keeps_every_peak_in_about_2000_points():
     assert 12_345.0 in xs and 40_000.0 in xs
     small_x, small_y = envelope(x[:500], y[:500])
     assert small_x.size == 500
+
+
+def test_sign_off_page_names_each_signer_with_the_key_fingerprint(make_run_dir, tmp_path, capsys):
+    """``harness report RUN --signers FILE``: inputs/signers.yaml, and on the last page each
+    signer's name, role and OpenSSH SHA256 key fingerprint; the manifest then holds it."""
+    import json
+
+    import yaml
+
+    from harness.cli import main
+    from harness.signing import key_file_fingerprint, keygen
+
+    run = make_run_dir(tmp_path / "run", fibres=["FP1-F1"], points=2_000, pm_bins=4)
+    _, pub_c = keygen(tmp_path / "contractor")
+    _, pub_o = keygen(tmp_path / "owner")
+    signers = tmp_path / "signers.yaml"
+    signers.write_text(yaml.safe_dump({"signers": [
+        {"name": "A. Contractor", "role": "contractor", "public_key": "contractor.pub"},
+        {"name": "O. Engineer", "role": "owner's engineer", "public_key": "owner.pub"}]}))
+    assert main(["report", str(run), "--signers", str(signers)]) == 0
+    model = build_model(read_run(run))
+    assert model["signers"] == [
+        {"name": "A. Contractor", "role": "contractor", "fingerprint": key_file_fingerprint(pub_c)},
+        {"name": "O. Engineer", "role": "owner's engineer", "fingerprint": key_file_fingerprint(pub_o)}]
+    assert "inputs/signers.yaml" in json.loads((run / "manifest.json").read_text())["files"]
+    if PDFTOTEXT:
+        last = squash(pdf_text(run / "report.pdf", page_count((run / "report.pdf").read_bytes())))
+        for text in ("Forthecontractor", "A.Contractor", "O.Engineer", "Fortheowner'sengineer",
+                     key_file_fingerprint(pub_c), key_file_fingerprint(pub_o)):
+            assert squash(text) in last.replace("’", "'"), text

@@ -85,3 +85,13 @@ def test_the_simulator_command_line_serves_with_an_instrument_fault():
 def test_a_fault_that_is_not_yaml_is_a_span_file_error(text):
     with pytest.raises(SpanFileError, match="--fault"):
         parse_fault(text)
+
+
+def test_sim_login_option_reads_the_password_from_the_environment_only(monkeypatch, capsys):
+    from instruments.sim.__main__ import main
+
+    monkeypatch.delenv("CASPIAN_SIM_UNSET", raising=False)
+    assert main(["--login", "AKTAU/osa=u:CASPIAN_SIM_UNSET"]) == 2
+    assert "environment variable CASPIAN_SIM_UNSET (password_env) is not set" in capsys.readouterr().err
+    assert main(["--login", "AKTAU/osa=u:pass word!"]) == 2
+    assert "expected the name of an environment variable" in capsys.readouterr().err
