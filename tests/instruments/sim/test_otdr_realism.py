@@ -135,6 +135,9 @@ def test_saturation_clips_flat_and_holds_after_the_pulse_as_the_noyes_trace():
     fall = ys[int(np.searchsorted(zs, 8750 + end["flat_m"] + 3.5))]
     assert fall < top.max() - 10
     assert spike(zs, ys, 150.0, p)["flat_m"] < p  # the -52 dB ODF is below saturation
+    s = OtdrSettings(wavelength_nm=1550, pulse_width_ns=30, range_km=12, resolution_m=0.2043)
+    flagged = {e.kind: e.saturated for e in key_events(span, "FP1-F1", "AKTAU", s, 150.0)}
+    assert flagged["end"] and not flagged["connector"] and not flagged["front panel"]
 
 
 def test_a_ghost_of_the_end_shows_at_twice_its_distance():
