@@ -110,3 +110,28 @@ def test_cli_bidirectional_json_gives_the_link_loss(tmp_path):
     assert d["span_loss_a_db"] == pytest.approx(link_truth(span, "FP1-F1", True), abs=0.03)
     assert d["span_loss_b_db"] == pytest.approx(link_truth(span, "FP1-F1", False), abs=0.03)
     assert d["link_m"] == [pytest.approx(1000.0, abs=1.0), pytest.approx(8600.0, abs=2.0)]
+    given = json.loads(subprocess.run(
+        [sys.executable, "-m", "harness.cli", "analyse", "otdr", *paths, "--bidirectional",
+         "--link-m", "1000,8600", "--json"], cwd=REPO, capture_output=True, text=True,
+        timeout=120).stdout)
+    assert given["link_m"] == [1000.0, 8600.0]
+    assert given["span_loss_db"] == pytest.approx(d["span_loss_db"], abs=0.01)
+    bad = subprocess.run([sys.executable, "-m", "harness.cli", "analyse", "otdr", *paths,
+                          "--bidirectional", "--link-m", "8600"], cwd=REPO, capture_output=True,
+                         text=True, timeout=120)
+    assert bad.returncode == 2 and "--link-m" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_an_apc_connector_seen_as_a_step_still_bounds_the_link():
+    """An APC ODF (-63 dB) under an analysis' reflectance threshold is reported as a step: the
+    link still runs from the first event after each launch cable (the near ODFs)."""
+    span = load_span(SHORT_SPAN)
+    a, b = (analyse(*t) for t in traces(span))
+    cord = launch_cord_m(span)
+    for e in a.events + b.events:  # as an analysis with a -60 dB reflectance threshold reports it
+        if e.reflectance_db is not None and e.reflectance_db < -60:
+            e.type, e.reflectance_db = "non-reflective", None
+    joined = merge(a, b, span.length_km * 1000.0 + 2 * cord)
+    assert joined.link.first_m == pytest.approx(cord, abs=1.0)
+    assert joined.link.last_m == pytest.approx(cord + span.length_km * 1000.0, abs=2.0)
+    assert joined.end_to_end_loss_db == pytest.approx(link_truth(span, "FP1-F1", None), abs=0.02)
