@@ -13,7 +13,7 @@ import pytest
 
 from harness.sor.reader import read_sor
 from instruments.protocols import OtdrSettings
-from instruments.sim.otdr_physics import otdr_trace, pulse_length_m
+from instruments.sim.otdr_physics import Reflector, ghosts, otdr_trace, pulse_length_m
 from instruments.sim.otdr_truth import key_events
 from instruments.sim.span import SpanFileError, build_span, load_span
 REPO = Path(__file__).resolve().parents[3]
@@ -181,3 +181,21 @@ def test_wrong_realism_settings_are_refused_in_one_line(change, message):
         raw[section] = {**raw[section], **values} if section == "otdr" else values
     with pytest.raises(SpanFileError, match=message.replace(".", r"\.")):
         build_span(raw)
+
+
+def test_ghost_geometry_matches_the_exfo_files_own_ghosts():
+    """The EXFO MaxTester 730C file's event table lists three events beyond its end (3739.2 m,
+    -17.2 dB) that its instrument treats as echoes: 3912.5, 7327.5 and 7501.8 m. The model's
+    three-reflection echoes of its -34.8 dB connector (150.3 m), its end and one reflector
+    before the file's 0 m (23.2 m before: the only figure fitted) fall within 1 m of all three."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = read_sor(SOR / "example2-exfo-maxtester730c.sor").events.events
+    listed = [e.distance_m for e in table if e.distance_m > 3800.0]
+    assert listed == [pytest.approx(3912.54, abs=0.01), pytest.approx(7327.50, abs=0.01),
+                      pytest.approx(7501.78, abs=0.01)]
+    found = [Reflector(-23.2, -24.0, 0.0, 0.0, "port"), Reflector(150.31, -34.8, 0.05, 0.7, "connector"),
+             Reflector(3739.23, -17.2, 2.0, 2.0, "end")]
+    echoes = [g.distance_m for g in ghosts(found, -79.4)]
+    for d in listed:
+        assert min(abs(d - g) for g in echoes) < 1.0, (d, echoes)
