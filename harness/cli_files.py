@@ -134,10 +134,11 @@ def otdr_result(name: str, record: Any, analysis: Any) -> dict[str, Any]:
 
 
 def bidirectional_result(names: list[str], records: list[Any], analyses: list[Any],
-                         length_m: float | None) -> dict[str, Any]:
-    """The JSON of ``analyse otdr A B --bidirectional``: distances (m) from A's origin."""
+                         length_m: float | None,
+                         link_m: tuple[float, float] | None = None) -> dict[str, Any]:
+    """The JSON of ``analyse otdr A B --bidirectional``: distances (m) from A's origin;
+    ``link_m``: the link's first and last connectors (m from A's origin), else found."""
     from harness.analysis.bidir import merge
-    from harness.sor.runs import user_offset_m
 
     a, b = analyses
     if length_m is None:
@@ -146,8 +147,8 @@ def bidirectional_result(names: list[str], records: list[Any], analyses: list[An
             raise HarnessError("neither trace sees the fibre's far end: give the length between "
                                "the two OTDR ports with --length-m")
         length_m = sum(ends) / len(ends)
-    bd = merge(a, b, length_m)
     off = sor_origin_m(records[0], a)
+    bd = merge(a, b, length_m, link_m=link_m and (link_m[0] + off, link_m[1] + off))
     return {
         "files": names, "length_m": _num(bd.aligned_length_m - off, 3),
         "attenuation_db_per_km": _num((a.attenuation_db_per_km + b.attenuation_db_per_km) / 2, 5),
@@ -188,6 +189,19 @@ def _trace_record(source: str, args: argparse.Namespace) -> tuple[Any, str]:
     return _read_sor(source), Path(source).name
 
 
+def _link_m(text: str | None) -> tuple[float, float] | None:
+    """``--link-m FIRST,LAST`` (m) as two increasing finite numbers."""
+    if text is None:
+        return None
+    try:
+        first, last = (float(v) for v in text.split(","))
+    except ValueError:
+        raise HarnessError(f"--link-m {text!r}: expected FIRST,LAST in m (e.g. 1000,8600)") from None
+    if not (math.isfinite(first) and math.isfinite(last) and 0 <= first < last < 1e7):
+        raise HarnessError(f"--link-m {text!r}: expected 0 <= FIRST < LAST (m)")
+    return first, last
+
+
 def cmd_analyse_otdr(args: argparse.Namespace) -> int:
     if args.length_m is not None and not 0 < args.length_m < 1e7:
         raise HarnessError(f"--length-m {args.length_m}: not a fibre length in m")
@@ -196,10 +210,11 @@ def cmd_analyse_otdr(args: argparse.Namespace) -> int:
     if args.bidirectional and len(args.files) != 2:
         raise HarnessError("--bidirectional needs two files: A.sor (from the first station) "
                            "and B.sor (from the other end)")
+    link = _link_m(args.link_m)
     records, names = zip(*[_trace_record(f, args) for f in args.files])
     analyses = [analyse_sor(r, args.threshold_db) for r in records]
     if args.bidirectional:
-        results = [bidirectional_result(list(names), list(records), analyses, args.length_m)]
+        results = [bidirectional_result(list(names), list(records), analyses, args.length_m, link)]
     else:
         results = [otdr_result(n, r, a) for n, r, a in zip(names, records, analyses)]
     if args.json:
@@ -306,6 +321,9 @@ def add_file_commands(sub: Any) -> None:
                    help="join two traces of one fibre, one from each end")
     o.add_argument("--length-m", type=float,
                    help="fibre length between the two OTDR ports (default: the ends seen)")
+    o.add_argument("--link-m", metavar="FIRST,LAST",
+                   help="with --bidirectional: the link's first and last connectors, m from A's "
+                        "origin (default: the first event each trace shows after its launch cable)")
     o.add_argument("--threshold-db", type=float,
                    help="least non-reflective loss reported (default: the file's threshold)")
     o.add_argument("--json", action="store_true", help="print JSON")

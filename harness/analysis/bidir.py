@@ -108,7 +108,7 @@ def merge(a: OtdrAnalysis, b: OtdrAnalysis, length_m: float, tolerance_m: float 
           link_m: tuple[float, float] | None = None) -> Bidirectional:
     """Join trace ``a`` (from the first station) and ``b`` (from the second). ``link_m``: the
     link's first and last connectors (m from the first station, e.g. from the route plan);
-    by default the first and last reflective events the traces show."""
+    by default the first event each trace shows after its launch cable."""
     tol = tolerance_m or max(a.pulse_length_m, b.pulse_length_m, 500.0)
     ea = [e for e in a.events if e.type != "end"]
     eb = [e for e in b.events if e.type != "end"]
@@ -134,7 +134,7 @@ def merge(a: OtdrAnalysis, b: OtdrAnalysis, length_m: float, tolerance_m: float 
         stitch = _stitch_point(merged, overlap)
         loss = (a.launch_level_db - a.level_at(stitch)) + (b.launch_level_db - b.level_at(length - stitch))
     link = None
-    bounds = link_m or _link_bounds(merged, a, b, length)
+    bounds = link_m or _link_bounds(a, b, length)
     if sees_whole_link(a, b, length, bounds):
         link = link_loss(a, b, length, bounds)
         loss = link.loss_db
@@ -209,17 +209,17 @@ def _line(t: OtdrAnalysis, x: float, before: bool) -> float | None:
     return None
 
 
-def _link_bounds(events: list[MergedEvent], a: OtdrAnalysis, b: OtdrAnalysis,
-                 length: float) -> tuple[float, float]:
+def _link_bounds(a: OtdrAnalysis, b: OtdrAnalysis, length: float) -> tuple[float, float]:
     """The link's first and last connectors (m from the first station) when not given: the
-    first and last reflective events of the joined view; without them, where the traces start
-    (no launch cable) and end (no receive cable)."""
-    reflective = [e.distance_m for e in events if e.type == "reflective"]
-    near = a.start_m if a.end_m is None else min(a.start_m, a.end_m)
-    far = length - b.start_m
-    if len(reflective) >= 2:
-        return reflective[0], reflective[-1]
-    return near, far
+    first event each trace shows after its launch cable (reflective or not: an APC connector
+    under the reflectance threshold is a step), as a test set with launch and receive cables
+    has it; a trace with no event: where it starts (no launch cable). Ghosts (an analysis
+    that flags them) and ends are not connectors."""
+    def first(t: OtdrAnalysis) -> float:
+        found = [e.distance_m for e in t.events
+                 if e.type != "end" and not getattr(e, "ghost", False) and e.distance_m >= t.start_m]
+        return min(found, default=t.start_m)
+    return first(a), length - first(b)
 
 
 def align(ea: list[OtdrEvent], eb: list[OtdrEvent], length_m: float, reach_a_m: float,

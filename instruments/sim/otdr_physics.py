@@ -25,10 +25,9 @@ import numpy as np
 
 from instruments.errors import ProtocolError
 from instruments.protocols import OtdrSettings
-from instruments.sim.otdr_receiver import Receiver, respond, saturate
+from instruments.sim.otdr_receiver import Receiver, ns_to_m, respond, saturate
 from instruments.sim.span import Fibre, Span, at_wavelength, stable_seed
 
-C_M_PER_S = 299_792_458.0
 REFERENCE_PULSE_NS = 20_000.0
 REFERENCE_AVERAGING_S = 180.0
 TOP_OF_SCALE_DB = 3.0
@@ -37,7 +36,7 @@ TOP_OF_SCALE_DB = 3.0
 
 def pulse_length_m(pulse_width_ns: float, group_index: float) -> float:
     """Spatial length of a pulse in the one-way distance frame (m)."""
-    return C_M_PER_S * pulse_width_ns * 1e-9 / (2.0 * group_index)
+    return ns_to_m(pulse_width_ns, group_index)
 
 
 def dynamic_range_db(span: Span, settings: OtdrSettings) -> float:

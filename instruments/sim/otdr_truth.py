@@ -8,7 +8,6 @@ reflectances in dB. The figures come from the same functions that draw the trace
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from instruments.protocols import OtdrSettings
@@ -51,11 +50,12 @@ def key_events(span: Span, fibre: str, station: str, settings: OtdrSettings,
     bs = at_wavelength(span.section("fibre").get("backscatter_db_1ns", {1550: -82.0}), wl)
     rx = Receiver.from_span(span.raw.get("otdr") or {})
     alpha = at_wavelength(fb.attenuation_db_per_km, wl)
-    clip_db = rx.saturation_db_1ns - 5.0 * math.log10(settings.pulse_width_ns)
+    clip = rx.saturation_level(settings.pulse_width_ns, 10.0 ** (2.0 * alpha * cord_m / 10000.0))
 
     def saturated(reflectance: float, loss_before_db: float) -> bool:
+        """The spike over the backscatter at its place (linear, ODF backscatter = 1) clips."""
         spike = 10.0 ** ((reflectance - bs) / 10.0) / settings.pulse_width_ns + 1.0
-        return 5.0 * math.log10(spike) - loss_before_db > clip_db + alpha * cord_m / 1000.0
+        return spike * 10.0 ** (-2.0 * loss_before_db / 10.0) > clip
 
     rows: list[KeyEvent] = []
     found = reflectors(span, fibre, station, wl, cord_m)

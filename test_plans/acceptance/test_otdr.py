@@ -88,7 +88,7 @@ def test_splice_loss(both_ends, station, limits, check):
 @pytest.mark.laser
 @pytest.mark.requirement("ACC-4")
 def test_end_to_end_loss(both_ends, fibre_wl, station, check):
-    """End-to-end loss, bidirectional (stitched, or between the link's connectors per direction)"""
+    """End-to-end loss, bidirectional"""
     first, second = station.stations
     a, b, joined = both_ends
     limit = f"otdr.end_to_end_loss_{fibre_wl.wavelength_nm:.0f}nm"

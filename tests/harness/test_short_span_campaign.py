@@ -30,10 +30,10 @@ def true_link_loss(fibre: str, wavelength_nm: float, first_station: bool | None)
 
 
 def short_campaign(tmp: Path, run_id: str, wavelengths: tuple[int, ...],
-                   budget_db: dict[int, float]) -> dict[str, dict]:
-    """``harness run`` on the short span's first fibre pair at 100 ns, ACC-4 judged against
-    ``budget_db`` per wavelength; the checks by key."""
-    station = station_file(tmp, fibres=["FP1"], wavelengths=list(wavelengths), span=SHORT_SPAN,
+                   budget_db: dict[int, float], faults: tuple[dict, ...] = ()) -> dict[str, dict]:
+    """``harness run`` on the short span's first fibre pair at 100 ns with span ``faults``,
+    ACC-4 judged against ``budget_db`` per wavelength; the checks by key."""
+    station = station_file(tmp, faults, fibres=["FP1"], wavelengths=list(wavelengths), span=SHORT_SPAN,
                            plan=SHORT_ROUTE, length_km=load_span(SHORT_SPAN).length_km)
     limits = limits_file(
         tmp, parameters={"otdr": {"pulse_width_ns": 100, "range_km": 15, "resolution_m": 0.5,
@@ -81,6 +81,19 @@ def test_a_link_over_its_budget_fails_acc4_with_both_directions(tmp_path):
         assert "from AKTAU: " in check["message"] and "from SUMGAIT: " in check["message"]
         assert check["measurements"]["end_to_end_loss"]["value"] == pytest.approx(
             true_link_loss(fibre, 1550, None), abs=0.05)
+
+
+def test_a_break_seen_from_both_ends_fails_acc4_as_a_break(tmp_path):
+    """FP1-F1 broken 3 km from AKTAU: both traces end inside the link, so there is no link
+    loss; ACC-4 fails naming the break from each end, FP1-F2 still gets its link loss."""
+    checks = short_campaign(tmp_path, "break", (1550,), {1550: 3.0},
+                            ({"type": "break", "fibre": "FP1-F1", "distance_km": 3.0},))
+    broken = checks["test_end_to_end_loss[FP1-F1-1550nm]"]
+    assert broken["verdict"] == "fail"
+    assert "fibre ends at 3.00 km seen from the first station" in broken["message"]
+    assert "(4.60 km from the second station)" in broken["message"] and "break" in broken["message"]
+    whole = checks["test_end_to_end_loss[FP1-F2-1550nm]"]
+    assert whole["verdict"] == "pass" and "end_to_end_loss_from_SUMGAIT" in whole["measurements"]
 
 
 def test_the_other_otdr_checks_hold_on_the_short_span(short_run):
