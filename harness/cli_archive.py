@@ -1,0 +1,80 @@
+"""The maintenance commands of ``harness``: ``compare`` and ``archive synth|index|trend|rejudge``.
+
+Bad input (a missing run folder, a limits file without ``maintenance:``, an unreachable Dask
+scheduler) raises a HarnessError: one line on stderr, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from harness.archive.judge import LIMITS
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from harness.compare import compare_runs
+    from harness.compare_report import document, print_changes, write_pdf
+
+    base, run, changes, limits = compare_runs(Path(args.baseline), Path(args.run),
+                                              Path(args.limits), trust=args.trust)
+    doc = document(base, run, changes, limits)
+    if args.output:
+        write_pdf(Path(args.output), base, run, changes)
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        print_changes(doc)
+        if args.output:
+            print(f"Overlay written: {args.output}")
+    return 1 if doc["verdict"] == "fail" else 0
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from harness.archive.synth import synthesize
+
+    truth = synthesize(Path(args.root), args.runs, args.years, args.seed,
+                       tuple(f.strip() for f in args.fibres.split(",") if f.strip()),
+                       args.workers, args.scheduler, not args.no_progress)
+    print(f"{len(truth['runs']) - len(truth['failed'])} synthetic runs written to {args.root}; "
+          f"ground truth in {Path(args.root) / 'truth.json'}")
+    for f in truth["failed"]:
+        print(f"  failed {f['run_id']}: {f['reason']}")
+    return 1 if truth["failed"] else 0
+
+
+def _cluster_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--workers", type=int, help="local Dask worker processes (default: one per core)")
+    g.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="an existing Dask scheduler whose workers see the same archive path")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def add_archive_commands(sub: Any) -> None:
+    """Add ``compare`` and ``archive`` to the CLI's subparsers."""
+    p = sub.add_parser("compare", help="what changed since a baseline run (maintenance limits)")
+    p.add_argument("baseline", metavar="BASELINE_RUN")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--limits", default=str(LIMITS),
+                   help="limits file with a maintenance: section (default: the plan's)")
+    p.add_argument("--json", action="store_true", help="print the changes and verdict as JSON")
+    p.add_argument("-o", "--output", metavar="FILE.pdf", help="overlay of the traces, changes marked")
+    p.add_argument("--trust", action="store_true", help="compare even if a run's files changed")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("archive", help="an archive of run folders: synth, index, trend, rejudge")
+    archive = p.add_subparsers(dest="archive_command", required=True, metavar="SUBCOMMAND")
+    s = archive.add_parser(
+        "synth", help="write SYNTHETIC periodic campaigns with ageing (acquisitions computed "
+                      "from the span model, not through the instruments' transport)")
+    s.add_argument("root", metavar="ROOT")
+    s.add_argument("--runs", type=int, required=True, help="number of campaigns (2 or more)")
+    s.add_argument("--years", type=float, required=True, help="period they cover (years)")
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--fibres", default="FP2-F1",
+                   help="fibres per run, comma-separated (default FP2-F1; 1550 nm only)")
+    _cluster_options(s)
+    s.set_defaults(func=cmd_synth)
