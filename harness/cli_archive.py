@@ -78,3 +78,54 @@ def add_archive_commands(sub: Any) -> None:
                    help="fibres per run, comma-separated (default FP2-F1; 1550 nm only)")
     _cluster_options(s)
     s.set_defaults(func=cmd_synth)
+
+    s = archive.add_parser("index", help="index every run, check and measurement (Parquet in "
+                                         "ROOT/.archive/); only new or changed folders are read")
+    s.add_argument("root", metavar="ROOT")
+    s.set_defaults(func=lambda a: cmd_index(a))
+
+    s = archive.add_parser("rejudge", help="judge every run again with the current analysis and "
+                                           "limits, on Dask (resumable; run folders only read)")
+    s.add_argument("root", metavar="ROOT")
+    s.add_argument("--limits", help="limits file (default: the plan's current test_plans/limits.yaml)")
+    _cluster_options(s)
+    s.set_defaults(func=lambda a: cmd_rejudge(a))
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from harness.archive.index import load_runs, update_index
+
+    counts = update_index(Path(args.root))
+    print(f"{counts['runs']} run folders: {counts['read']} read, {counts['kept']} unchanged, "
+          f"{counts['removed']} gone; {counts['rows']} rows in "
+          f"{Path(args.root) / '.archive' / 'measurements.parquet'}")
+    bad = [r for r in load_runs(Path(args.root)) if r["status"] != "ok"]
+    for r in bad:
+        print(f"  NOT INDEXED ({r['status']}) {r['run_dir']}: {r['problem']}")
+    return 1 if bad else 0
+
+
+def cmd_rejudge(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from harness.archive.rejudge import rejudge
+
+    report = rejudge(Path(args.root), Path(args.limits) if args.limits else None, args.workers,
+                     args.scheduler, not args.no_progress)
+    console = Console()
+    print(f"{report['judged']} run(s) judged, {report['skipped']} already judged with this "
+          f"analysis version and limits; results in {report['results']}")
+    if report["changed"]:
+        table = Table(title=f"{len(report['changed'])} verdict(s) changed from the recorded ones",
+                      title_justify="left")
+        for col in ("run", "check", "recorded", "now"):
+            table.add_column(col)
+        for c in report["changed"]:
+            table.add_row(c["run_id"], c["check"], c["recorded"], c["now"])
+        console.print(table)
+    else:
+        print("Every verdict equals the recorded one.")
+    for f in report["failed"]:
+        print(f"FAILED {f['run_dir']}: {f['reason']}")
+    return 1 if report["changed"] or report["failed"] else 0

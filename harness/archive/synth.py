@@ -33,6 +33,7 @@ import numpy as np
 import yaml
 
 from harness import __version__
+from harness.archive.version import analysis_version
 from harness.archive.judge import LIMITS, PLAN, judge, scratch_dir
 from harness.config import load_limits_file, load_station_file, self_contained_station_yaml
 from harness.errors import HarnessError
@@ -210,7 +211,7 @@ def _write_run(run_dir: Path, utc: str, year: float, cut_campaign: bool, noise_s
         "limits_file": str(lf.path), "limits_file_sha256": lf.sha256,
         "software_version": __version__, "started_utc": utc, "finished_utc": utc,
         "overall_verdict": "error", "plan": str(PLAN), "allow_live_fibre": False,
-        "provenance": PROVENANCE, "synthetic": True})
+        "provenance": PROVENANCE, "synthetic": True, "analysis_version": analysis_version()})
     _acquire(store, sf, lf, span, dt.datetime.fromisoformat(utc).timestamp())
     store.consolidate()
     _record_checks(run_dir, store)
