@@ -84,6 +84,19 @@ def add_archive_commands(sub: Any) -> None:
     s.add_argument("root", metavar="ROOT")
     s.set_defaults(func=lambda a: cmd_index(a))
 
+    s = archive.add_parser("trend", help="per fibre and event: value over time, fitted rate and "
+                                         "its standard error, date it crosses its limit")
+    s.add_argument("root", metavar="ROOT")
+    s.add_argument("--fibre", help="only this fibre, e.g. FP2-F1")
+    s.add_argument("--measurement", help="only this measurement, e.g. event_loss, attenuation")
+    s.add_argument("--limits", default=str(LIMITS), help="limits file (maintenance.event_loss_db)")
+    s.add_argument("--source", choices=("recorded", "rejudged"), default="recorded",
+                   help="the runs' own verdicts (default) or the rejudged rows")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("-o", "--output", metavar="FILE", help="plot (.png or .pdf)")
+    s.add_argument("--plots", type=int, default=6, help="series in the plot (soonest to cross first)")
+    s.set_defaults(func=lambda a: cmd_trend(a))
+
     s = archive.add_parser("rejudge", help="judge every run again with the current analysis and "
                                            "limits, on Dask (resumable; run folders only read)")
     s.add_argument("root", metavar="ROOT")
@@ -129,3 +142,34 @@ def cmd_rejudge(args: argparse.Namespace) -> int:
     for f in report["failed"]:
         print(f"FAILED {f['run_dir']}: {f['reason']}")
     return 1 if report["changed"] or report["failed"] else 0
+
+
+def cmd_trend(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from harness.archive.trend import build_series, plot
+    from harness.compare import load_maintenance
+    from harness.errors import HarnessError
+
+    if args.output and Path(args.output).suffix.lower() not in (".png", ".pdf"):
+        raise HarnessError(f"{args.output}: the plot is written as .png or .pdf")
+    limit = load_maintenance(Path(args.limits))["event_loss_db"]
+    series = build_series(Path(args.root), limit, args.fibre, args.measurement, args.source)
+    ranked = sorted(series, key=lambda s: (s.crosses_utc or "9999", s.label))
+    if args.output:
+        shown = [s for s in ranked if s.crosses_utc][: args.plots] or ranked[: args.plots]
+        plot(shown, Path(args.output), f"Trend of {args.root}")
+    if args.json:
+        print(json.dumps({"series": [s.as_dict() for s in ranked]}, indent=2, default=str))
+        return 0
+    table = Table(title=f"{len(series)} series", title_justify="left")
+    for col in ("series", "n", "rate / year", "± s.e.", "limit", "crosses", "note"):
+        table.add_column(col)
+    for s in ranked:
+        table.add_row(s.label, str(len(s.values)), f"{s.rate:+.4f} {s.units}", f"{s.rate_se:.4f}",
+                      "" if s.limit is None else f"{s.limit:g}", s.crosses_utc or "", s.note)
+    Console().print(table)
+    if args.output:
+        print(f"Plot written: {args.output}")
+    return 0
