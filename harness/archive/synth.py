@@ -66,7 +66,10 @@ def scenario(span: Span, fibre: str, years: float, seed: int) -> dict[str, Any]:
     """The injected ageing (ground truth), dates as fractions of a year from :data:`START`:
     the factory splice nearest 123.5 km grows 0.02 dB/year at 1550 nm (0.025 at 1625); a bend
     (0.25 dB at 1550 nm, 1.0 at 1625) appears at 147 km after 40 % of the period; a cut at
-    250 km is found after 70 % and repaired with two new splices 1.2 km apart."""
+    250 km is found after 70 % and repaired with two new splices 3 km apart (the repair
+    inserts a bight of cable, 2-3 times the water depth; the fibre's added length is left out:
+    the splices sit 1.5 km either side of the cut). 3 km is beyond a 20 µs pulse (~2 km), so
+    the OTDR resolves them as two events."""
     rng = np.random.default_rng(stable_seed(seed, "scenario"))
     splices = [e for e in span.fibre(fibre).events if e.kind == "splice"]
     aged = min(splices, key=lambda e: abs(e.position_km - 123.5))
@@ -80,8 +83,8 @@ def scenario(span: Span, fibre: str, years: float, seed: int) -> dict[str, Any]:
         "bend": {"distance_km": 147.0, "from_year": round(0.4 * years, 4),
                  "loss_db": {"1550": 0.25, "1625": 1.0}},
         "cut": {"distance_km": cut_km, "found_year": round(0.7 * years, 4),
-                "repair_splices": [{"distance_km": round(cut_km - 0.6, 3), "loss_db": 0.07},
-                                   {"distance_km": round(cut_km + 0.6, 3), "loss_db": 0.06}]},
+                "repair_splices": [{"distance_km": round(cut_km - 1.5, 3), "loss_db": 0.07},
+                                   {"distance_km": round(cut_km + 1.5, 3), "loss_db": 0.06}]},
     }
 
 
