@@ -67,9 +67,12 @@ def add_archive_commands(sub: Any) -> None:
 
     p = sub.add_parser("archive", help="an archive of run folders: synth, index, trend, rejudge")
     archive = p.add_subparsers(dest="archive_command", required=True, metavar="SUBCOMMAND")
+    synth_help = ("write SYNTHETIC periodic campaigns with ageing (acquisitions computed "
+                  "from the span model, not through the instruments' transport)")
     s = archive.add_parser(
-        "synth", help="write SYNTHETIC periodic campaigns with ageing (acquisitions computed "
-                      "from the span model, not through the instruments' transport)")
+        "synth", help=synth_help,
+        description=synth_help + ": each run's provenance says so; each run is judged by the "
+                    "acceptance plan replayed over them; ground truth in ROOT/truth.json")
     s.add_argument("root", metavar="ROOT")
     s.add_argument("--runs", type=int, required=True, help="number of campaigns (2 or more)")
     s.add_argument("--years", type=float, required=True, help="period they cover (years)")

@@ -65,30 +65,48 @@ def write_pdf(path: Path, base: RunView, run: RunView, changes: list[Change]) ->
     pages = sorted({(f, wl) for (_, f, wl) in run.traces})
     with PdfPages(path) as pdf:
         for fibre, wl in pages:
-            fig, ax = plt.subplots(figsize=(11.7, 8.3))
-            for station in run.stations:
-                for view, style, label in ((base, "-", base.run_id), (run, "-", run.run_id)):
-                    t = view.traces.get((station, fibre, wl))
-                    if t is None:
-                        continue
-                    x = t.distance_m if station == first else run.length_m - t.distance_m
-                    ax.plot(x / 1000.0, t.level_db, style, lw=0.6,
-                            alpha=0.6 if view is base else 0.9,
-                            label=f"{label} from {station}")
-            for c in changes:
-                if c.fibre != fibre or c.wavelength_nm != wl or c.distance_m is None:
-                    continue
-                colour = "red" if c.exceeds else "orange"
-                ax.axvline(c.distance_m / 1000.0, color=colour, ls="--", lw=1)
-                after = "" if c.loss_db_after is None else f" {c.loss_db_after:.2f} dB"
-                ax.annotate(f"{c.kind}{after}\n{c.distance_m / 1000:.2f} km", (c.distance_m / 1000.0, 1.0),
-                            xycoords=("data", "axes fraction"), rotation=90, va="top", ha="right",
-                            fontsize=8, color=colour)
+            marked = [c for c in changes if c.fibre == fibre and c.wavelength_nm == wl
+                      and c.distance_m is not None]
+            zooms = marked[:4]
+            fig = plt.figure(figsize=(11.7, 8.3))
+            grid = fig.add_gridspec(2 if zooms else 1, max(len(zooms), 1),
+                                    height_ratios=[2, 1] if zooms else [1])
+            ax = fig.add_subplot(grid[0, :])
+            panels = [(ax, None)] + [(fig.add_subplot(grid[1, i]), c) for i, c in enumerate(zooms)]
+            for panel, around in panels:
+                for station in run.stations:
+                    if around is not None and station != (around.station if around.station in
+                                                          run.stations else first):
+                        continue  # the zoom shows the trace of the station that located it
+                    for view in (base, run):
+                        t = view.traces.get((station, fibre, wl))
+                        if t is None:
+                            continue
+                        x = (t.distance_m if station == first else run.length_m - t.distance_m) / 1000.0
+                        y = t.level_db
+                        if around is not None:  # ±6 km around the change, from this station
+                            keep = abs(x - around.distance_m / 1000.0) < 6.0
+                            x, y = x[keep], y[keep]
+                        panel.plot(x, y, lw=0.6 if around is None else 1.0,
+                                   alpha=0.6 if view is base else 0.95,
+                                   label=f"{view.run_id} from {station}")
+                for c in marked if around is None else [around]:
+                    colour = "red" if c.exceeds else "orange"
+                    panel.axvline(c.distance_m / 1000.0, color=colour, ls="--", lw=1)
+                    after = "" if c.loss_db_after is None else f" {c.loss_db_after:.2f} dB"
+                    panel.annotate(f"{c.kind}{after} at {c.distance_m / 1000:.2f} km",
+                                   (c.distance_m / 1000.0, 1.0), xycoords=("data", "axes fraction"),
+                                   rotation=90, va="top", ha="right", fontsize=7, color=colour)
+                panel.grid(alpha=0.3)
+                if around is not None:
+                    panel.set_title(f"{around.kind} at {around.distance_m / 1000:.2f} km", fontsize=8)
+                    panel.tick_params(labelsize=7)
+            ax.set_xlim(-5, run.length_m / 1000.0 + 5)
             ax.set_xlabel(f"Distance from {first} (km)")
             ax.set_ylabel("Level (dB, 5·log10)")
             ax.set_title(f"{fibre} at {wl:.0f} nm: {base.run_id} (baseline) vs {run.run_id}")
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=8, loc="lower left")
+            ax.legend(fontsize=7, loc="lower left")
+            fig.tight_layout()
             pdf.savefig(fig)
             plt.close(fig)
         if not pages:
