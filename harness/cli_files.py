@@ -189,23 +189,40 @@ def cmd_analyse_otdr(args: argparse.Namespace) -> int:
 
 # --- analyse osa ---------------------------------------------------------------------------
 
-def cmd_analyse_osa(args: argparse.Namespace) -> int:
-    from harness.analysis.osa import find_channels, flatness_db
-    from harness.analysis.osa_csv import read_osa_csv
+DEFAULT_RBW_NM = 0.1
+"""Resolution bandwidth (nm) assumed for a two-column file that does not state one."""
 
-    if not 0.001 <= args.rbw_nm <= 10.0:
+
+def cmd_analyse_osa(args: argparse.Namespace) -> int:
+    from harness.analysis.osa import detect_grid, find_channels, flatness_db
+    from harness.analysis.osa_csv import read_osa_file
+
+    if args.rbw_nm is not None and not 0.001 <= args.rbw_nm <= 10.0:
         raise HarnessError(f"--rbw-nm {args.rbw_nm}: not a resolution bandwidth (0.001-10 nm)")
-    if not 6.25 <= args.spacing_ghz <= 1000:
+    if args.spacing_ghz is not None and not 6.25 <= args.spacing_ghz <= 1000:
         raise HarnessError(f"--spacing-ghz {args.spacing_ghz}: not a grid spacing (6.25-1000)")
-    wl, p = read_osa_csv(Path(args.file))
+    if args.spacing_ghz is not None and args.grid == "flex":
+        raise HarnessError("--spacing-ghz is for a fixed grid, not with --grid flex")
+    name = Path(args.file).name
+    trace = read_osa_file(Path(args.file), args.trace)
+    rbw, rbw_source = args.rbw_nm, "option"
+    if rbw is None:
+        rbw, rbw_source = (trace.rbw_nm, "file") if trace.rbw_nm else (DEFAULT_RBW_NM, "default")
+    wl, p = trace.wavelength_nm, trace.power_dbm
     try:
-        channels = find_channels(wl, p, rbw_nm=args.rbw_nm, spacing_ghz=args.spacing_ghz,
-                                 grid=args.grid)
+        grid, spacing, grid_source, grid_reason = args.grid, args.spacing_ghz, "option", ""
+        if spacing is None and args.grid != "flex":
+            found = detect_grid(wl, p, fixed_only=args.grid == "fixed")
+            grid, spacing, grid_source, grid_reason = found.kind, found.spacing_ghz, "trace", found.reason
+        grid = "fixed" if grid == "auto" else grid
+        channels = find_channels(wl, p, rbw_nm=rbw, spacing_ghz=spacing or 100.0, grid=grid)
     except ValueError as exc:
-        raise HarnessError(f"{Path(args.file).name}: OSA analysis: {exc}") from None
+        raise HarnessError(f"{name}: OSA analysis: {exc}") from None
     result = {
-        "file": Path(args.file).name, "rbw_nm": args.rbw_nm, "grid": args.grid,
-        "spacing_ghz": args.spacing_ghz if args.grid == "fixed" else None,
+        "file": name, "layout": trace.layout, "trace": trace.trace, "label": trace.label or None,
+        "rbw_nm": rbw, "rbw_source": rbw_source, "grid": grid,
+        "spacing_ghz": spacing if grid == "fixed" else None, "grid_source": grid_source,
+        "grid_reason": grid_reason or None, "notes": list(trace.notes),
         "flatness_db": _num(flatness_db(channels), 3),
         "channels": [{"grid_thz": _num(c.grid_thz, 5), "center_nm": _num(c.center_nm, 4),
                       "offset_ghz": _num(c.offset_ghz, 2), "power_dbm": _num(c.power_dbm, 3),
@@ -214,7 +231,10 @@ def cmd_analyse_osa(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    table = Table(title=f"{result['file']}: {len(channels)} channels, flatness "
+    where = f", trace {trace.trace}" if trace.trace else ""
+    grid_text = f"{spacing:g} GHz grid" if grid == "fixed" else "flexible grid"
+    table = Table(title=f"{result['file']}{where}: {len(channels)} channels on the {grid_text} "
+                        f"({grid_source}), RBW {rbw:g} nm ({rbw_source}), flatness "
                         f"{result['flatness_db']} dB (OSNR in 0.1 nm, IEC 61280-2-9)",
                   title_justify="left")
     for col in ("grid THz", "centre nm", "offset GHz", "power dBm", "OSNR dB"):
@@ -266,10 +286,16 @@ def add_file_commands(sub: Any) -> None:
                    help="least non-reflective loss reported (default: the file's threshold)")
     o.add_argument("--json", action="store_true", help="print JSON")
     o.set_defaults(func=cmd_analyse_otdr)
-    s = an.add_parser("osa", help="channels, power and OSNR of an OSA trace (CSV)")
+    s = an.add_parser("osa", help="channels, power and OSNR of an OSA trace (AQ6370 CSV or "
+                                  "two columns)")
     s.add_argument("file", metavar="FILE.csv")
-    s.add_argument("--rbw-nm", type=float, default=0.1, help="the sweep's resolution bandwidth")
-    s.add_argument("--grid", choices=("fixed", "flex"), default="fixed")
-    s.add_argument("--spacing-ghz", type=float, default=100.0, help="fixed-grid spacing")
+    s.add_argument("--trace", help="the trace of an AQ6370 all-traces file (A-G; default: "
+                                   "the active one, else the first in dBm)")
+    s.add_argument("--rbw-nm", type=float, help="the sweep's resolution bandwidth (default: "
+                                                "the file's RESLN, else 0.1 nm)")
+    s.add_argument("--grid", choices=("auto", "fixed", "flex"), default="auto",
+                   help="channel grid (default: found from the trace)")
+    s.add_argument("--spacing-ghz", type=float,
+                   help="fixed-grid spacing (default: found from the trace)")
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(func=cmd_analyse_osa)

@@ -6,6 +6,10 @@
   of the spectrum (split at the dips between neighbours), each given the nearest 6.25 GHz
   centre and the narrowest 12.5 GHz-multiple slot holding its -3 dB width (≈ the symbol
   rate) times 1 + ``ROLLOFF``.
+- Grid from the trace (:func:`detect_grid`), as an OSA's own WDM analysis finds it: the peaks
+  of the spectrum, then the widest fixed grid (200, 100, 50, 25 GHz) that holds every peak
+  within :data:`ON_GRID_FRACTION` of the spacing of a grid frequency and is no wider than the closest pair of
+  peaks; peaks on none of them (or closer than 25 GHz) are on the flexible grid.
 - Centre: the power-weighted mean frequency over the channel's band; offset from the grid.
 - Power: the power in the channel's band (fixed grid: half the spacing; flexible: its slot)
   less the noise under it.
@@ -31,6 +35,66 @@ FLEX_SLOT_GHZ = 12.5
 REFERENCE_BW_NM = 0.1
 ROLLOFF = 0.15
 """Assumed roll-off of a flexible-grid channel's spectrum, for its slot width."""
+FIXED_SPACINGS_GHZ = (200.0, 100.0, 50.0, 25.0)
+"""The fixed G.694.1 grids a trace is tried on, widest first."""
+ON_GRID_FRACTION = 0.1
+"""A peak is on a fixed grid when within this fraction of the spacing (at most
+:data:`ON_GRID_MAX_GHZ`) of a grid frequency: wider than any laser's ageing drift, narrower
+than the 6.25 GHz step of the flexible grid's centres."""
+ON_GRID_MAX_GHZ = 5.0
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The channel grid of a trace: ``kind`` ``"fixed"`` (``spacing_ghz`` set) or ``"flex"``
+    (``spacing_ghz`` None); ``peaks`` how many channel peaks it was judged on; ``reason`` in
+    words."""
+
+    kind: str
+    spacing_ghz: float | None
+    peaks: int
+    reason: str
+
+
+def detect_grid(wavelength_nm: np.ndarray, power_dbm: np.ndarray, *,
+                threshold_db: float = 10.0, fixed_only: bool = False) -> Grid:
+    """The grid the channels of a spectrum sit on (see the module docstring); with
+    ``fixed_only``, the widest fixed grid that fits, or ValueError when none does.
+    A lone peak is judged on the 100 GHz grid first (the usual DWDM grid), then 50, 25, 200."""
+    f, p = _ascending(wavelength_nm, power_dbm)
+    centres = [fc for fc, _ in _peak_centres(f, p, 10.0 ** (p / 10.0),
+                                             float(np.percentile(p, 5)) + threshold_db)]
+    if not centres:
+        return Grid("fixed", 100.0, 0, "no channel peak: the 100 GHz grid assumed")
+    gaps = np.diff(centres) * 1000.0
+    closest = float(gaps.min()) if len(gaps) else math.inf
+    order = FIXED_SPACINGS_GHZ if len(centres) > 1 else (100.0, 50.0, 25.0, 200.0)
+    for spacing in order:
+        tol = min(ON_GRID_FRACTION * spacing, ON_GRID_MAX_GHZ)
+        steps = (np.array(centres) - GRID_ANCHOR_THZ) * 1000.0 / spacing
+        worst = float(np.max(np.abs(steps - np.round(steps)))) * spacing
+        if worst <= tol and spacing <= closest + tol:
+            return Grid("fixed", spacing, len(centres),
+                        f"{len(centres)} peaks, every one within {worst:.1f} GHz of the "
+                        f"{spacing:g} GHz grid, closest pair {closest:.1f} GHz apart"
+                        if len(centres) > 1 else f"one peak, {worst:.1f} GHz from the "
+                                                 f"{spacing:g} GHz grid")
+    if fixed_only:
+        raise ValueError(f"the {len(centres)} channel peaks are on no fixed grid "
+                         f"({', '.join(f'{s:g}' for s in FIXED_SPACINGS_GHZ)} GHz)")
+    return Grid("flex", None, len(centres),
+                f"{len(centres)} peaks on no fixed grid (closest pair {closest:.1f} GHz "
+                f"apart): the flexible grid")
+
+
+def _ascending(wavelength_nm: np.ndarray, power_dbm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(frequency THz ascending, power dBm) of a spectrum given against wavelength (nm)."""
+    wl = np.asarray(wavelength_nm, dtype=np.float64)
+    order = np.argsort(-wl)
+    p = np.asarray(power_dbm, dtype=np.float64)[order]
+    if len(wl) < 16 or not np.isfinite(p).all():
+        raise ValueError("a spectrum needs at least 16 finite points")
+    return C_M_PER_S / wl[order] / 1000.0, p
 
 
 @dataclass
@@ -59,11 +123,7 @@ def find_channels(wavelength_nm: np.ndarray, power_dbm: np.ndarray, *, rbw_nm: f
     if grid not in ("fixed", "flex"):
         raise ValueError(f"grid must be 'fixed' or 'flex', not {grid!r}")
     wl = np.asarray(wavelength_nm, dtype=np.float64)
-    order = np.argsort(-wl)  # ascending frequency
-    f = C_M_PER_S / wl[order] / 1000.0  # THz
-    p = np.asarray(power_dbm, dtype=np.float64)[order]
-    if len(f) < 16 or not np.isfinite(p).all():
-        raise ValueError("a spectrum needs at least 16 finite points")
+    f, p = _ascending(wl, power_dbm)
     lin = 10.0 ** (p / 10.0)
     floor = float(np.percentile(p, 5))
     if grid == "fixed":
@@ -129,9 +189,23 @@ def _fixed_bands(f, p, spacing_thz, level, band_thz):
 
 
 def _flex_bands(f, p, lin, level, rbw_ghz):
-    """(nominal centre THz, slot low, slot high, slot GHz) of every peak reaching ``level``,
-    adjacent channels split at the lowest point between their peaks; the slot is the
-    narrowest 12.5 GHz multiple holding the -3 dB width (≈ the symbol rate) × (1 + roll-off)."""
+    """(nominal centre THz, slot low, slot high, slot GHz) of every peak reaching ``level``
+    (:func:`_peak_centres`); the slot is the narrowest 12.5 GHz multiple holding the -3 dB
+    width (≈ the symbol rate) × (1 + roll-off)."""
+    out = []
+    for fc, fwhm in _peak_centres(f, p, lin, level):
+        m = max(1, math.ceil(fwhm * (1.0 + ROLLOFF) / FLEX_SLOT_GHZ - 0.05))
+        n = round((fc - GRID_ANCHOR_THZ) * 1000.0 / FLEX_STEP_GHZ)
+        nominal = GRID_ANCHOR_THZ + n * FLEX_STEP_GHZ / 1000.0
+        half = m * FLEX_SLOT_GHZ / 2000.0
+        out.append((nominal, nominal - half, nominal + half, m * FLEX_SLOT_GHZ))
+    return out
+
+
+def _peak_centres(f, p, lin, level) -> list[tuple[float, float]]:
+    """(power-weighted centre THz, -3 dB width GHz) of every peak of the spectrum reaching
+    ``level`` dBm, adjacent channels split at the lowest point between their peaks when it
+    lies 3 dB or more below the lower peak."""
     above = p >= level
     edges = np.flatnonzero(np.diff(np.concatenate([[0], above.astype(np.int8), [0]])))
     smooth = np.convolve(p, np.ones(5) / 5, mode="same")
@@ -149,12 +223,7 @@ def _flex_bands(f, p, lin, level, rbw_ghz):
             fc = float(np.sum(f[seg] * lin[seg]) / np.sum(lin[seg]))
             top = float(p[seg].max())
             wide = f[seg][p[seg] >= top - 3.0]
-            fwhm = (wide.max() - wide.min()) * 1000.0 if len(wide) else 0.0  # ≈ the symbol rate
-            m = max(1, math.ceil(fwhm * (1.0 + ROLLOFF) / FLEX_SLOT_GHZ - 0.05))
-            n = round((fc - GRID_ANCHOR_THZ) * 1000.0 / FLEX_STEP_GHZ)
-            nominal = GRID_ANCHOR_THZ + n * FLEX_STEP_GHZ / 1000.0
-            half = m * FLEX_SLOT_GHZ / 2000.0
-            out.append((nominal, nominal - half, nominal + half, m * FLEX_SLOT_GHZ))
+            out.append((fc, (wide.max() - wide.min()) * 1000.0 if len(wide) else 0.0))
     return out
 
 

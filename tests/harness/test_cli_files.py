@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from aq6370_files import aq6370_all_traces_file, aq6370_trace_file
 from harness.analysis.otdr import pulse_length_m
 from harness.sor import record_from_trace, save_sor
 from instruments.protocols import OsaSettings, OtdrSettings
-from instruments.sim.osa_physics import channel_osnr_db, osa_spectrum
+from instruments.sim.osa_physics import channel_osnr_db, channel_power_dbm, osa_spectrum
 from instruments.sim.otdr_physics import otdr_trace
 from instruments.sim.span import build_span, load_span
 
@@ -205,6 +206,50 @@ def test_analyse_osa_refuses_osnr_on_a_dense_grid(tmp_path):
     d = ok_json("analyse", "osa", _csv(tmp_path / "d.csv", wl, p), "--spacing-ghz", "50", "--json")
     assert d["channels"] and all(c["osnr_db"] is None and "not reached" in c["osnr_note"]
                                  for c in d["channels"])
+
+
+def test_analyse_osa_finds_a_dense_grid_without_a_hint(tmp_path):
+    raw = copy.deepcopy(load_span().raw)
+    raw["dwdm"].update(spacing_ghz=50.0, channels=64, baud_gbd=16.0)
+    span = build_span(raw)
+    wl, p = osa_spectrum(span, "FP1-F1", OsaSettings())
+    d = ok_json("analyse", "osa", _csv(tmp_path / "d.csv", wl, p), "--json")
+    assert (d["grid"], d["spacing_ghz"], d["grid_source"]) == ("fixed", 50.0, "trace")
+    assert len(d["channels"]) == 64
+    errors = [c["osnr_db"] - t for c, t in zip(d["channels"], channel_osnr_db(span, "FP1-F1"))]
+    assert max(map(abs, errors)) <= 0.3
+    assert (d["rbw_nm"], d["rbw_source"]) == (0.1, "default")
+
+
+def test_analyse_osa_reads_the_aq6370_file_with_its_resolution(tmp_path):
+    raw = copy.deepcopy(load_span().raw)
+    raw["dwdm"]["osnr_design_db"] = 20.0
+    span = build_span(raw)
+    settings = OsaSettings(rbw_nm=0.05)
+    wl, p = osa_spectrum(span, "FP1-F1", settings)
+    path = tmp_path / "W0001.CSV"
+    path.write_bytes(aq6370_trace_file(wl, p, rbw=0.05))
+    d = ok_json("analyse", "osa", path, "--json")
+    assert (d["rbw_nm"], d["rbw_source"], d["layout"]) == (0.05, "file", "aq6370-trace")
+    truth = channel_power_dbm(span, "FP1-F1")
+    assert len(d["channels"]) == len(truth)
+    assert max(abs(c["power_dbm"] - t) for c, t in zip(d["channels"], truth)) <= 0.05
+    forced = ok_json("analyse", "osa", path, "--rbw-nm", "0.1", "--json")
+    assert forced["rbw_source"] == "option"  # the override: a 0.1 nm RBW halves the power
+    assert forced["channels"][0]["power_dbm"] == pytest.approx(
+        d["channels"][0]["power_dbm"] - 3.01, abs=0.02)
+    both = tmp_path / "ALL.CSV"
+    both.write_bytes(aq6370_all_traces_file({"A": (wl, p - 10.0, 0.05, "LOG"),
+                                             "C": (wl, p, 0.05, "LOG")}, active="C"))
+    c = ok_json("analyse", "osa", both, "--json")
+    assert (c["trace"], c["layout"]) == ("C", "aq6370-all-traces")
+    a = ok_json("analyse", "osa", both, "--trace", "A", "--json")
+    assert a["trace"] == "A"
+    assert a["channels"][0]["power_dbm"] == pytest.approx(c["channels"][0]["power_dbm"] - 10.0,
+                                                          abs=0.02)
+    proc = harness("analyse", "osa", both)
+    assert proc.returncode == 0 and "trace C" in proc.stdout and "RBW 0.05 nm (file)" in proc.stdout
+    one_line_error(harness("analyse", "osa", both, "--trace", "E"), "ALL.CSV", "trace E")
 
 
 # --- bad input: one line, exit 2 -----------------------------------------------------------

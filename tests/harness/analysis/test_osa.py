@@ -5,7 +5,7 @@ import copy
 import numpy as np
 import pytest
 
-from harness.analysis.osa import find_channels, flatness_db
+from harness.analysis.osa import detect_grid, find_channels, flatness_db
 from instruments.protocols import OsaSettings
 from instruments.sim.osa_physics import (channel_frequencies_thz, channel_osnr_db,
                                          channel_power_dbm, osa_spectrum)
@@ -119,3 +119,34 @@ def test_bad_arguments_are_refused():
         find_channels(wl, p, rbw_nm=0.1, grid="gridless")
     with pytest.raises(ValueError):
         find_channels(wl[:8], p[:8], rbw_nm=0.1)
+
+
+@pytest.mark.parametrize("dwdm,kind,spacing", [
+    ({}, "fixed", 100.0),
+    ({"spacing_ghz": 50.0, "channels": 64}, "fixed", 50.0),
+    ({"spacing_ghz": 50.0, "channels": 79}, "fixed", 50.0),  # 32 GBd: the floor is never reached
+    ({"spacing_ghz": 25.0, "channels": 150, "baud_gbd": 10.0}, "fixed", 25.0),
+    ({"spacing_ghz": 200.0, "channels": 20}, "fixed", 200.0),
+    ({"first_thz": 192.1015}, "fixed", 100.0),  # 1.5 GHz off grid: still the 100 GHz grid
+    ({"spacing_ghz": 37.5, "baud_gbd": 32.0, "channels": 101, "first_thz": 191.9}, "flex", None),
+    ({"spacing_ghz": 62.5, "baud_gbd": 40.0, "channels": 60, "first_thz": 191.9}, "flex", None),
+    ({"channels": 1}, "fixed", 100.0),
+])
+def test_the_grid_is_found_from_the_trace(dwdm, kind, spacing):
+    span = span_with(**dwdm)
+    dense = dwdm.get("spacing_ghz", 100.0) < 50.0
+    settings = OsaSettings(points=40001, rbw_nm=0.02) if dense else OsaSettings()
+    wl, p = osa_spectrum(span, "FP1-F1", settings)
+    grid = detect_grid(wl, p)
+    assert (grid.kind, grid.spacing_ghz) == (kind, spacing), grid.reason
+    assert grid.peaks == len(in_sweep(channel_frequencies_thz(span), settings))
+    if kind == "fixed":  # and the channels on it are the span's, every one
+        channels = find_channels(wl, p, rbw_nm=settings.rbw_nm, spacing_ghz=grid.spacing_ghz)
+        assert len(channels) == grid.peaks
+
+
+def test_a_fixed_grid_is_refused_when_the_peaks_sit_on_none():
+    span = span_with(spacing_ghz=37.5, baud_gbd=32.0, channels=101, first_thz=191.9)
+    wl, p = osa_spectrum(span, "FP1-F1", OsaSettings(points=40001, rbw_nm=0.02))
+    with pytest.raises(ValueError, match="on no fixed grid"):
+        detect_grid(wl, p, fixed_only=True)

@@ -3,11 +3,14 @@ fuzzing (mutated real sweeps and generated text: an OsaCsvError or arrays, nothi
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
+from aq6370_files import aq6370_all_traces_file, aq6370_trace_file
 from fuzz_helpers import DEFAULT_CASES, FUZZ_CASES, expect_only, fuzz_settings, mutated_text
 from harness.analysis import osa_csv
 from harness.analysis.osa_csv import OsaCsvError, parse_osa_csv, read_osa_csv
@@ -130,4 +133,105 @@ def test_fuzz_reader_default(text):
 @fuzz_settings(FUZZ_CASES)
 @given(text=INPUTS)
 def test_fuzz_reader(text):
+    _check(text)
+
+
+# --- Yokogawa AQ6370-family files, laid out as the user's manuals show them -----------------
+# IM AQ6370B-01EN §8.3 (one trace, "70BCSV") and IM AQ6370D-01EN §8.4 p. 8-27 (all traces,
+# "70BCSVG"). No instrument file is in the repository: these are written from the manuals'
+# layout, field by field, with CRLF line ends as the instrument (a Windows-style file system)
+# writes them.
+
+def test_aq6370_one_trace_file_reads_with_its_resolution(sweep):
+    wl, p = sweep
+    t = osa_csv.parse_osa_file(aq6370_trace_file(wl, p, rbw=0.05), "W0001.CSV")
+    assert t.layout == "aq6370-trace" and t.trace is None
+    assert t.label == "AQ6370B OPTICAL SPECTRUM ANALYZER"
+    assert t.rbw_nm == pytest.approx(0.05)
+    assert t.conditions["CTRWL"] == "1548.000000" and t.conditions["SMPL"] == str(len(wl))
+    assert "HIGH 1" in t.conditions and t.conditions["NMSKV"] == "OFF"
+    np.testing.assert_allclose(t.wavelength_nm, wl, atol=5e-5)
+    np.testing.assert_allclose(t.power_dbm, p, atol=5e-4)
+    # the two-array reader takes the same file
+    got_wl, got_p = parse_osa_csv(aq6370_trace_file(wl, p))
+    assert got_wl.size == wl.size
+
+
+def test_aq6370_all_traces_file_picks_the_active_else_the_first_log_trace(sweep):
+    wl, p = sweep
+    short = slice(0, len(wl) // 2)
+    traces = {"A": (wl[short], p[short] - 3.0, 0.02, "LOG"),
+              "B": (wl, 10 ** (p / 10), 0.1, "LIN"),
+              "C": (wl, p, 0.05, "LOG")}
+    data = aq6370_all_traces_file(traces, active="C")
+    t = osa_csv.parse_osa_file(data, "ALL.CSV")
+    assert (t.layout, t.trace, t.rbw_nm) == ("aq6370-all-traces", "C", pytest.approx(0.05))
+    np.testing.assert_allclose(t.power_dbm, p, atol=5e-4)
+    a = osa_csv.parse_osa_file(data, "ALL.CSV", trace="a")
+    assert a.trace == "A" and a.wavelength_nm.size == len(wl) // 2  # its rows end earlier
+    assert a.rbw_nm == pytest.approx(0.02)
+    no_active = osa_csv.parse_osa_file(aq6370_all_traces_file(traces), "ALL.CSV")
+    assert no_active.trace == "A"  # the first trace saved in dBm
+    with pytest.raises(OsaCsvError, match=r"^ALL\.CSV: line \d+: trace B is saved on a linear"):
+        osa_csv.parse_osa_file(data, "ALL.CSV", trace="B")
+    with pytest.raises(OsaCsvError, match=r"trace E is not saved in the file \(saved: A, B, C\)"):
+        osa_csv.parse_osa_file(data, "ALL.CSV", trace="E")
+    with pytest.raises(OsaCsvError, match="not an AQ6370 trace"):
+        osa_csv.parse_osa_file(data, "ALL.CSV", trace="H")
+
+
+def test_aq6370_frequency_mode_resolution_in_ghz_is_converted(sweep):
+    wl, p = sweep
+    t = osa_csv.parse_osa_file(aq6370_trace_file(wl, p, rbw=12.5, wlfreq=1), "F.CSV")
+    centre = float(np.median(wl))
+    assert t.rbw_nm == pytest.approx(12.5e9 * (centre * 1e-9) ** 2 / 299_792_458.0 * 1e9)
+    assert "GHz" in t.notes[0]
+    assert osa_csv.parse_osa_file(aq6370_trace_file(wl, p, rbw=0.5, wlfreq=1)).rbw_nm == 0.5
+
+
+@pytest.mark.parametrize("cut,words", [
+    (lambda s: s[:s.index("[TRACE DATA]")], "no [TRACE DATA] section"),
+    (lambda s: s.replace("[TRACE DATA]", "[TRACE DAT]"), "'[TRACE DAT]' is not a measurement"),
+    (lambda s: s.replace('"SPAN", 40.000000', "SPAN 40"), "not a measurement-condition"),
+    (lambda s: s.replace('"RESLN",0.1', '"RESLN",wide'), "RESLN 'wide' is not a resolution"),
+    (lambda s: s.replace("1528.0000, ", "1528.0000, x"), "is not a number"),
+])
+def test_aq6370_file_errors_name_the_line(sweep, cut, words):
+    wl, p = sweep
+    text = cut(aq6370_trace_file(wl[:100], p[:100]).decode())
+    with pytest.raises(OsaCsvError) as info:
+        osa_csv.parse_osa_file(text.encode(), "W.CSV")
+    assert re.match(r"^W\.CSV: line \d+: ", str(info.value)) and words in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_trace_option_needs_an_all_traces_file(sweep):
+    wl, p = sweep
+    with pytest.raises(OsaCsvError, match="needs an AQ6370 all-traces file"):
+        osa_csv.parse_osa_file(csv_text(wl, p).encode(), "two.csv", trace="B")
+    with pytest.raises(OsaCsvError, match="holds one trace only"):
+        osa_csv.parse_osa_file(aq6370_trace_file(wl, p), "one.csv", trace="B")
+
+
+def _aq_text() -> str:
+    wl, p = osa_spectrum(load_span(), "FP2-F1", OsaSettings(points=60))
+    data = {"A": (wl, p, 0.1, "LOG"), "B": (wl[:30], 10 ** (p[:30] / 10), 0.1, "LIN")}
+    return aq6370_trace_file(wl, p).decode() + "\n\n" + aq6370_all_traces_file(data).decode()
+
+
+AQ_REAL = _aq_text()
+AQ_INPUTS = st.one_of(mutated_text(AQ_REAL.split("\n\n")[0], max_mutations=6),
+                      mutated_text(AQ_REAL.split("\n\n")[-1], max_mutations=6))
+
+
+@fuzz_settings(DEFAULT_CASES)
+@given(text=AQ_INPUTS)
+def test_fuzz_aq6370_files_default(text):
+    _check(text)
+
+
+@pytest.mark.fuzz
+@fuzz_settings(FUZZ_CASES)
+@given(text=AQ_INPUTS)
+def test_fuzz_aq6370_files(text):
     _check(text)
