@@ -71,3 +71,30 @@ def test_plot_and_bad_input(archive, tmp_path):
     for args in (("--fibre", "FP9-F9"), ("-o", str(tmp_path / "x.txt"))):
         proc = harness("archive", "trend", str(archive), *args)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_fit_matches_numpy_polyfit_and_dates_the_crossing():
+    """Rate and its standard error against numpy.polyfit (cov="unscaled" scaled by the residual
+    variance, n - 2 degrees of freedom); the crossing date from the fitted line."""
+    import numpy as np
+
+    from harness.archive.trend import Series, fit
+
+    rng = np.random.default_rng(3)
+    t0 = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+    years = np.linspace(0, 5, 21)
+    values = 0.05 + 0.02 * years + rng.normal(0, 0.004, years.size)
+    times = [t0 + dt.timedelta(days=float(y) * 365.25) for y in years]
+    s = fit(Series("F", "", 1550.0, "event_loss", "dB", 1000.0, times, list(values), limit=0.15))
+    (rate, intercept), cov = np.polyfit(years, values, 1, cov=True)
+    assert s.rate == pytest.approx(rate, rel=1e-9)
+    assert s.intercept == pytest.approx(intercept, rel=1e-9)
+    assert s.rate_se == pytest.approx(np.sqrt(cov[0, 0]), rel=1e-6)
+    expected = t0 + dt.timedelta(days=(0.15 - intercept) / rate * 365.25)
+    assert abs((dt.date.fromisoformat(s.crosses_utc) - expected.date()).days) <= 1
+    low = fit(Series("F", "S", 1550.0, "orl", "dB", None, times, list(35 - 0.5 * years),
+                     limit=29.0, limit_side="low"))
+    assert low.rate == pytest.approx(-0.5) and low.crosses_utc[:4] == "2042"
+    away = fit(Series("F", "S", 1550.0, "orl", "dB", None, times, list(35 + 0.1 * years),
+                      limit=29.0, limit_side="low"))
+    assert away.crosses_utc is None and "not moving" in away.note
