@@ -170,7 +170,7 @@ def cmd_trend(args: argparse.Namespace) -> int:
     for col in ("series", "n", "rate / year", "± s.e.", "limit", "crosses", "note"):
         table.add_column(col)
     for s in ranked:
-        table.add_row(s.label, str(len(s.values)), f"{s.rate:+.4f} {s.units}", f"{s.rate_se:.4f}",
+        table.add_row(s.label, str(len(s.values)), f"{s.rate:+.4f} {s.units}", f"{s.rate_se:.2g}",
                       "" if s.limit is None else f"{s.limit:g}", s.crosses_utc or "", s.note)
     Console().print(table)
     if args.output:

@@ -2,8 +2,9 @@
 
 Stored as Parquet in ``ROOT/.archive/``: ``runs.parquet`` (one row per run folder: its
 fingerprint, status, and why it is not indexed when it is not) and ``measurements.parquet``
-(one row per measurement of a check, and one per event of a check's event tables, measurement
-``event_loss`` with its ``distance_m``). Incremental: a run folder is read again only when its
+(one row per measurement of a check, one per event of a check's event tables, measurement
+``event_loss`` with its ``distance_m``, and one with an empty measurement for a check that
+recorded no value, so its verdict is still indexed). Incremental: a run folder is read again only when its
 fingerprint changed (the SHA-256 of ``manifest.json`` and the size and mtime of every file), so
 an unchanged archive costs one ``stat`` per file. A folder whose files fail the manifest or a
 signature (:func:`harness.manifest.verify_manifest`, :func:`harness.signing.verify_signatures`)
@@ -118,6 +119,9 @@ def check_rows(record: Path, base: dict[str, Any]) -> list[dict[str, Any]]:
                          "marginal_low": _f(m.get("marginal_low")),
                          "marginal_high": _f(m.get("marginal_high")), "limit": m.get("limit", ""),
                          "verdict": m.get("verdict", "")})
+        if not c["measurements"]:  # e.g. an error before any value: the verdict still counts
+            rows.append({**base, **where, "measurement": "", "value": None, "units": "",
+                         "verdict": c.get("verdict", "")})
         for set_name, table in sorted(events[key].items()):
             for e in table:
                 rows.append({**base, **where, "measurement": "event_loss", "value": _f(e["loss_db"]),

@@ -185,7 +185,7 @@ def plot(series: list[Series], path: Path, title: str = "") -> None:
             xs = [t0, end]
             ys = [s.intercept + s.rate * (x - t0).total_seconds() / SECONDS_PER_YEAR for x in xs]
             ax.plot(xs, ys, "-", lw=1.2, color="tab:red",
-                    label=f"fit {s.rate:+.4f} ± {s.rate_se:.4f} {s.units}/year")
+                    label=f"fit {s.rate:+.4f} ± {s.rate_se:.2g} {s.units}/year")
         if s.limit is not None:
             ax.axhline(s.limit, color="k", ls="--", lw=1, label=f"limit {s.limit:g} {s.units}")
         if s.crosses_utc:
