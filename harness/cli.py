@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from harness import __version__
+from harness.cli_archive import add_archive_commands
 from harness.cli_files import add_file_commands
 from harness.errors import HarnessError, RunInterrupted
 from harness.preflight import PreflightFailed
@@ -277,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_transcript)
 
     add_file_commands(sub)  # sor dump|export|import, analyse otdr|osa (harness/cli_files.py)
+    add_archive_commands(sub)  # compare, archive synth|index|trend|rejudge (harness/cli_archive.py)
     return parser
 
 
