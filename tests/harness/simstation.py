@@ -3,6 +3,7 @@ wavelengths a test needs, with span faults, and the ``harness`` command line as 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -19,10 +20,13 @@ SHORT_ROUTE = REPO / "test_plans" / "route" / "short_land.yaml"
 LIMITS = REPO / "test_plans" / "limits.yaml"
 
 
-def harness(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """``harness ARGS`` run from the repository, output captured as text."""
+def harness(*args: str, timeout: float = 300,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``harness ARGS`` run from the repository, output captured as text (``env``: variables
+    added to this process's environment)."""
     return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **env} if env else None)
 
 
 def station_file(tmp: Path, faults: Iterable[dict] = (), fibres: Iterable[str] | None = None,

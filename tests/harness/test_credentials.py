@@ -24,6 +24,7 @@ from harness.cli import main
 from harness.config import load_station_file
 from harness.credentials import instrument_logins, load_credentials
 from harness.errors import ConfigError
+from pdftext import pdf_text
 from simstation import REPO, harness, station_file
 
 SECRETS = {  # one per instrument login, each unlike any other text of a run
@@ -82,11 +83,9 @@ def leaks(run_dir: Path, texts: list[str], secrets: list[str]) -> list[str]:
     with h5py.File(run_dir / "run.h5", "r") as f:
         visit("/", f)
         f.visititems(visit)
-    if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", str(run_dir / "report.pdf"), "-"], capture_output=True,
-                              text=True, check=True).stdout
-        assert "Data files and sign-off" in text  # the text really was extracted
-        found += [f"report.pdf text: {s}" for s in secrets if s in text]
+    text = pdf_text(run_dir / "report.pdf")
+    assert "Data files and sign-off" in text  # the text really was extracted
+    found += [f"report.pdf text: {s}" for s in secrets if s in text]
     found += [f"output: {s}" for s in secrets for t in texts if s in t]
     return found
 
@@ -220,24 +219,56 @@ def test_a_credentials_file_campaign_holds_no_secret(tmp_path):
     assert leaks(run_dir, [proc.stdout, proc.stderr], [s for *_, s in SECRETS.values()]) == []
 
 
-@pytest.mark.parametrize("wrong, refusal", [
-    ("AKTAU/transponder", "AKTAU transponder (gr831-tl1): /dev/pts/"),
-    ("SUMGAIT/osa", "SUMGAIT osa (yokogawa-aq6370): TCPIP::127.0.0.1::")])
-def test_a_wrong_password_errors_the_checks_naming_the_instrument_not_the_password(
-        tmp_path, wrong, refusal):
+WRONG_LOGINS = [
+    ("AKTAU/transponder", "AKTAU/transponder at /dev/pts/", "AKTAU transponder (gr831-tl1): /dev/pts/",
+     "ACT-USER TP-OPER denied: PIUI (privilege: illegal user identity"),
+    ("SUMGAIT/osa", "SUMGAIT/osa at TCPIP::127.0.0.1::", "SUMGAIT osa (yokogawa-aq6370): TCPIP::127.0.0.1::",
+     "login as 'osa-user' refused: 'error'")]
+"""(instrument with the wrong password, how the preflight names it, how a check names it, the
+instrument's refusal)."""
+
+
+@pytest.mark.parametrize("wrong, named, _, how", WRONG_LOGINS)
+def test_a_wrong_password_stops_the_preflight_naming_the_instrument_not_the_password(
+        tmp_path, wrong, named, _, how):
+    """The preflight logs in with the run's credentials: a refused login is found before any
+    run folder exists (exit 2, one line naming the instrument and the refusal)."""
     env = secret_env() | {SECRETS[wrong][1] + "_WRONG": WRONG}
     proc = run("run", "--station", str(login_station(tmp_path, "env", wrong=wrong)), "--results",
                str(tmp_path / "r"), "--run-id", "wrong", "--plan", "test_plans/acceptance/test_osa.py",
                "--no-progress", env=env)
-    run_dir = tmp_path / "r" / "wrong"
+    assert proc.returncode == 2, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert not (tmp_path / "r" / "wrong").exists()
+    lines = [line for line in proc.stderr.splitlines() if "login refused" in line]
+    assert len(lines) == 1 and lines[0].startswith(f"harness: {named}") and how in lines[0], proc.stderr
+    assert "1 of 6 instruments not ready; nothing was measured" in proc.stderr
+    assert not [s for s in [WRONG, *(pw for *_, pw in SECRETS.values())]
+                if s in proc.stdout + proc.stderr]
+
+
+@pytest.mark.parametrize("wrong, _, refusal, how", WRONG_LOGINS)
+def test_a_login_refused_during_the_run_errors_the_checks_naming_the_instrument_not_the_password(
+        tmp_path, wrong, _, refusal, how):
+    """A login refused after the preflight (the plan run by pytest itself, no preflight: as when
+    a password changes mid-campaign) errors every check of that instrument, never passes one."""
+    from harness.runner import pytest_args
+
+    env = secret_env() | {SECRETS[wrong][1] + "_WRONG": WRONG}
+    run_dir = tmp_path / "wrong"
+    args = pytest_args(REPO / "test_plans/acceptance/test_osa.py",
+                       login_station(tmp_path, "env", wrong=wrong),
+                       REPO / "test_plans/limits.yaml", run_dir) + ["--progress", "off"]
+    proc = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, **env})
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
     with h5py.File(run_dir / "run.h5", "r") as f:
         messages = [g.attrs["message"] for g in f["checks"].values()]
         verdicts = [g.attrs["verdict"] for g in f["checks"].values()]
     assert verdicts and set(verdicts) == {"error"}
-    how = ("ACT-USER TP-OPER denied: PIUI (privilege: illegal user identity" if "transponder" in wrong
-           else "login as 'osa-user' refused: 'error'")
     assert any(m.startswith(f"LoginRefused: {refusal}") and how in m for m in messages), messages
-    assert refusal in proc.stdout and how in (run_dir / "junit.xml").read_text()
-    assert leaks(run_dir, [proc.stdout, proc.stderr],
-                 [WRONG] + [s for *_, s in SECRETS.values()]) == []
+    assert how in (run_dir / "junit.xml").read_text()
+    assert not [s for s in [WRONG, *(pw for *_, pw in SECRETS.values())]
+                if s in proc.stdout + proc.stderr]
+    for path in (p for p in run_dir.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        assert not [s for s in [WRONG, *(pw for *_, pw in SECRETS.values())] if s.encode() in data], path

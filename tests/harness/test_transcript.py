@@ -16,6 +16,8 @@ import yaml
 from simstation import harness, station_file
 
 SECRET = "Osa-Pa55w0rd-91Q"
+SECRET_ENV = {"CASPIAN_T_TRANSCRIPT_OSA": SECRET}
+"""The OSAs' LAN password, given as ``password_env`` (a station file never holds one)."""
 INSTRUMENTS = ["AKTAU-otdr", "AKTAU-transponder", "SUMGAIT-osa", "SUMGAIT-otdr",
                "SUMGAIT-transponder"]
 """The instruments FP1-F1 at 1550 nm uses (AKTAU transmits it: no OSA sweep there)."""
@@ -27,9 +29,13 @@ def campaign(tmp_path_factory):
     station = station_file(tmp, fibres=["FP1-F1"], wavelengths=[1550])
     data = yaml.safe_load(station.read_text())
     for name in ("AKTAU", "SUMGAIT"):
-        data["stations"][name]["osa"]["password"] = SECRET
+        data["stations"][name]["osa"]["password_env"] = "CASPIAN_T_TRANSCRIPT_OSA"
+    data["simulator"]["logins"] = {  # the simulated OSAs refuse any other login
+        f"{name}/osa": {"user": "anonymous", "password_env": "CASPIAN_T_TRANSCRIPT_OSA"}
+        for name in ("AKTAU", "SUMGAIT")}
     station.write_text(yaml.safe_dump(data))
-    proc = harness("run", "--station", str(station), "--results", str(tmp), "--run-id", "t")
+    proc = harness("run", "--station", str(station), "--results", str(tmp), "--run-id", "t",
+                   env=SECRET_ENV)
     assert proc.returncode in (0, 1), proc.stdout[-3000:] + proc.stderr[-3000:]
     run = tmp / "t"
     sizes = {p.name: (p.stat().st_size, len(p.read_text().splitlines()))
@@ -69,9 +75,8 @@ def test_every_instrument_has_its_transcript_with_each_exchange(campaign):
 
 
 def test_no_password_reaches_any_transcript_byte(campaign):
-    """(A plain ``password:`` in a station file still reaches ``inputs/station.yaml``: how
-    passwords come into station files is issue #14's.)"""
-    for path in (campaign / "transcripts").iterdir():
+    """The OSA's LAN password (``password_env``) and the shelf's default PID are masked."""
+    for path in (p for p in campaign.rglob("*") if p.is_file()):  # transcripts and the rest
         assert SECRET.encode() not in path.read_bytes(), path
     osa = records(campaign, "SUMGAIT-osa")
     login = [r.get("sent") for r in osa if r["op"] == "query"][:2]
@@ -115,7 +120,7 @@ def test_a_resumed_run_appends_to_the_transcripts(campaign, tmp_path):
     copy = tmp_path / "resumed"
     shutil.copytree(campaign, copy)
     before = {n: len(records(copy, n)) for n in INSTRUMENTS}
-    proc = harness("resume", str(copy))
+    proc = harness("resume", str(copy), env=SECRET_ENV)
     assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
     resumed_sessions = 0
     for name in INSTRUMENTS:

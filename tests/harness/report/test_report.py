@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -22,29 +20,8 @@ from harness.errors import StoreError
 from harness.report import build_model, build_report, read_run
 from harness.report.model import VERDICT_ORDER, event_table, fmt, json_ready, margin
 from harness.report.plots import envelope
+from pdftext import pdf_text
 from harness.report.record import Event, Measurement, Trace
-
-PDFTOTEXT = shutil.which("pdftotext")
-TRACKED = re.compile(r"\b\w{1,2}(?: \w{1,2}\b){2,}(?:   \w{1,2}(?: \w{1,2}\b)+)*")
-"""A letter-spaced heading as pypdf lays it out ("O V E R A L L   V E R D I C T"): joined as
-poppler's pdftotext gives it ("OVERALL VERDICT")."""
-
-
-def pdf_text(pdf: Path, first: int | None = None, last: int | None = None) -> str:
-    """Text of pages ``first``..``last`` (1-based, inclusive) as laid out on the page."""
-    if not PDFTOTEXT:
-        from pypdf import PdfReader
-
-        pages = PdfReader(pdf).pages[(first or 1) - 1:last or None]
-        text = "\f".join(page.extract_text(extraction_mode="layout") for page in pages)
-        return TRACKED.sub(lambda m: " ".join(w.replace(" ", "") for w in m[0].split("   ")), text)
-    args = [PDFTOTEXT, "-layout"]
-    if first:
-        args += ["-f", str(first)]
-    if last:
-        args += ["-l", str(last)]
-    return subprocess.run(args + [str(pdf), "-"], check=True, capture_output=True, text=True).stdout
-
 
 def squash(text: str) -> str:
     """Text without whitespace or zero-width spaces (letter-spacing and line breaks vary)."""
@@ -417,8 +394,7 @@ def test_sign_off_page_names_each_signer_with_the_key_fingerprint(make_run_dir, 
         {"name": "A. Contractor", "role": "contractor", "fingerprint": key_file_fingerprint(pub_c)},
         {"name": "O. Engineer", "role": "owner's engineer", "fingerprint": key_file_fingerprint(pub_o)}]
     assert "inputs/signers.yaml" in json.loads((run / "manifest.json").read_text())["files"]
-    if PDFTOTEXT:
-        last = squash(pdf_text(run / "report.pdf", page_count((run / "report.pdf").read_bytes())))
-        for text in ("Forthecontractor", "A.Contractor", "O.Engineer", "Fortheowner'sengineer",
-                     key_file_fingerprint(pub_c), key_file_fingerprint(pub_o)):
-            assert squash(text) in last.replace("’", "'"), text
+    last = squash(pdf_text(run / "report.pdf", page_count((run / "report.pdf").read_bytes())))
+    for text in ("Forthecontractor", "A.Contractor", "O.Engineer", "Fortheowner'sengineer",
+                 key_file_fingerprint(pub_c), key_file_fingerprint(pub_o)):
+        assert squash(text) in last.replace("’", "'"), text

@@ -48,12 +48,15 @@ def test_tl1_transport_reports_commands_with_their_responses_and_masks_the_pid(c
 
 
 def test_tl1_wrong_password_is_a_deny_in_the_transcript_not_the_password(console):
+    """A refused ACT-USER is denied PIUI (privilege, illegal/invalid user identity), as TL1 NEs
+    document it (e.g. ADTRAN MX2800 user manual, table 9-5); PICC is for a command sent
+    before any login."""
     events: list[IoEvent] = []
-    with pytest.raises(InstrumentError, match="PICC"):
+    with pytest.raises(InstrumentError, match="PIUI"):
         MODELS["gr831-tl1"].open(console, tid="AKTAU-TP1", password="Wrong-" + TL1_PASSWORD,
                                  observer=events.append)
     login = next(e for e in events if e.op == "command")
-    assert login.error == "DENY PICC" and TL1_PASSWORD not in everything(events)
+    assert login.error == "DENY PIUI" and TL1_PASSWORD not in everything(events)
 
 
 def test_tl1_command_without_response_is_reported_when_the_driver_gives_up():
