@@ -50,11 +50,20 @@ def noise_scale(c: Ctx, found: list[Found], start: int, stop: int) -> float:
     return max(1.0, 1.4826 * float(np.median(z))) if len(z) >= 30 else 1.0
 
 
+CLIPPED_TOL_DB = 0.002
+"""Samples this close to the trace's maximum count as at it (the formats' quantum is 0.001 dB)."""
+
+
 def saturated(y: np.ndarray, k: int, p: int) -> bool:
-    """A spike clipped at the top of the receiver's scale: a flat top at the trace's maximum."""
-    seg = y[k:k + 2 * p + 8]
+    """A spike clipped at the top of the receiver's scale: within three pulse lengths of ``k``,
+    more than one and a half pulse lengths of samples at the trace's maximum. An overloaded
+    receiver holds its full-scale code after the pulse has passed (the Noyes OFL280 file's end:
+    48 samples, 3.2 pulse lengths, all one code). A flat top alone is no evidence: an
+    unclipped reflection of a rectangular pulse is flat for up to one pulse length, and on a
+    0.001 dB grid (SR-4731, the MT9083's trace block) many of its samples share the top code."""
+    seg = y[k:k + 3 * p + 8]
     top = float(np.max(y))
-    return bool(len(seg) and seg.max() >= top - 0.01 and np.sum(seg >= top - 0.005) >= 3)
+    return bool(len(seg) and np.sum(seg >= top - CLIPPED_TOL_DB) >= max(3.0, 1.5 * p))
 
 
 def launch_end(c: Ctx, i0: int) -> int:
@@ -108,7 +117,10 @@ def reach_and_end(c: Ctx, start: int) -> tuple[int, int, tuple[int, float] | Non
         return start, start, None
     last = int(idx[-1])
     edge = n if last == len(first) - 1 else int(first[last] + nz.block)
-    end = _find_end(c, start, edge)
+    run = last  # the first block of the backscatter-like run that ends at ``last``
+    while run > 0 and fibre[run - 1]:
+        run -= 1
+    end = _find_end(c, start, edge, max(start, int(first[run])))
     if end is not None:
         return end[0], end[0], end
     reach = min(_crossing(c, max(start, int(first[last])), REACH_NOISE_DB), n - 1)
@@ -116,16 +128,23 @@ def reach_and_end(c: Ctx, start: int) -> tuple[int, int, tuple[int, float] | Non
     return max(reach, start), max(fit_stop, start), None
 
 
-def _find_end(c: Ctx, start: int, edge: int) -> tuple[int, float] | None:
+def _find_end(c: Ctx, start: int, edge: int, run_lo: int | None = None) -> tuple[int, float] | None:
     """The fibre's end after the last backscatter-like block (ending at ``edge``), if it has
     one: the first drop of ``END_STEP_DB`` below the backscatter line that stays down (no
     backscatter after it; a receiver's recovery tail is no backscatter), placed where the
     trace last left the backscatter line before that drop: a reflection's leading edge (an
     end with a spike of ``END_SPIKE_DB`` or more) or the start of the drop. (index,
-    reflection height dB or 0)."""
+    reflection height dB or 0).
+
+    The backscatter line is fitted on the run of backscatter-like blocks only (from
+    ``run_lo``): when a receive cable is shorter than the fit window, the window would reach
+    back over the far connector and take its spike for the line. Then the line is fitted on
+    the receive cable's first samples and the drop searched after them."""
     n, p, q = len(c.y), c.p, max(2, c.p // 8)
     s0 = max(start + c.wmin, edge - c.noise.block)
-    lo = max(start, s0 - c.w)
+    lo = max(start, s0 - c.w, start if run_lo is None else run_lo)
+    if s0 - lo < max(c.wmin, 16) and run_lo is not None and run_lo > start:
+        s0 = min(lo + max(c.wmin, 16, p), edge - 1)
     if s0 - lo < 3 or s0 >= n - q - 1:
         return None
     cnt, mx, my, cxx, cxy = c.fits.moments(lo, s0)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -165,10 +166,14 @@ def read_run(root: Path, run_dir: Path) -> tuple[dict[str, Any], list[dict[str, 
 
 
 def write_table(table: pa.Table, path: Path) -> None:
-    """Write Parquet atomically (temporary name, then rename)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    """Write Parquet atomically (a temporary name of this process's own, then rename: two
+    indexers or rejudges on one archive at once never write into each other's file)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def update_index(root: Path) -> dict[str, Any]:

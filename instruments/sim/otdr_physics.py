@@ -30,8 +30,6 @@ from instruments.sim.span import Fibre, Span, at_wavelength, stable_seed
 
 REFERENCE_PULSE_NS = 20_000.0
 REFERENCE_AVERAGING_S = 180.0
-TOP_OF_SCALE_DB = 3.0
-"""How far below the top of the OTDR's scale the backscatter starts (dB)."""
 
 
 def pulse_length_m(pulse_width_ns: float, group_index: float) -> float:
@@ -158,7 +156,9 @@ def ghosts(found: list[Reflector], backscatter_db: float) -> list[Ghost]:
 
 def otdr_trace(span: Span, fibre_name: str, station: str, settings: OtdrSettings,
                cord_m: float = 0.0) -> np.ndarray:
-    """Level (dB, 5·log10, 0 = top of scale) at distances ``k · resolution_m`` from the OTDR's
+    """Level (dB, 5·log10, 0 = top of scale = the receiver's clipping level, as both OTDR
+    drivers' trace formats define it: nothing is above 0, a clipped spike is a run of exact
+    0 dB samples) at distances ``k · resolution_m`` from the OTDR's
     front panel: ``cord_m`` of launch cord (m; a station's OTDR has :func:`launch_cord_m`),
     then the fibre from the station's ODF connector, the far ODF, the receive cable
     (:func:`receive_cord_m`) to the end of the glass. Reflections, their ghosts and the
@@ -201,7 +201,7 @@ def otdr_trace(span: Span, fibre_name: str, station: str, settings: OtdrSettings
     detected = np.abs(signal + rng.normal(0.0, sigma, n))
     detected = np.minimum(np.maximum(detected, sigma * 1e-3), saturation)
     detected[held] = saturation
-    return 5.0 * np.log10(detected) - TOP_OF_SCALE_DB
+    return 5.0 * np.log10(detected / saturation)  # 0 dB: the receiver's clipping level
 
 
 def _deposit(signal: np.ndarray, start_m: float, length_m: float, resolution_m: float,

@@ -12,6 +12,7 @@ real event reported over a ghost without the flag, is wrong.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -20,7 +21,7 @@ from harness.analysis.otdr import OtdrAnalysis, analyse_otdr, pulse_length_m
 from instruments.protocols import OtdrSettings
 from instruments.sim.otdr_physics import launch_cord_m, otdr_trace
 from instruments.sim.otdr_truth import key_events
-from instruments.sim.span import Span
+from instruments.sim.span import Span, at_wavelength
 from simtruth import Score, visible_limit_m
 
 MIN_LOSS_DB = 0.1
@@ -120,3 +121,29 @@ def _clusters(truth: list, p_len: float) -> list:
             continue
         out.append(t)
     return out
+
+
+def true_orl_db(span: Span, fibre: str, station: str, s: OtdrSettings, cord_m: float,
+                step_m: float = 1.0) -> float:
+    """Optical return loss (dB) the span's own figures give, seen from the OTDR port, the port's
+    own reflection excluded (as the analysis states it): the Rayleigh backscatter of every metre
+    of glass (``backscatter_db_1ns`` per 1 ns pulse length) up to the end, attenuated two ways
+    by the fibre and the events passed, plus each reflection below the receiver's clipping
+    times its two-way loss. Summed numerically from the span file, not from a trace."""
+    wl = s.wavelength_nm
+    alpha = at_wavelength(span.fibre(fibre).attenuation_db_per_km, wl) / 1000.0  # dB/m
+    bs = at_wavelength(span.section("fibre").get("backscatter_db_1ns", {1550: -82.0}), wl)
+    per_m = 10.0 ** (bs / 10.0) / pulse_length_m(1.0, s.group_index)
+    events = [e for e in key_events(span, fibre, station, s, cord_m)
+              if e.kind != "front panel" and not e.ghost]
+    end_m = next(e.distance_m for e in events if e.type == "end")
+    z = np.arange(0.0, end_m, step_m) + step_m / 2
+    loss = alpha * z
+    for e in events:
+        loss[z >= e.distance_m] += e.loss_db
+    total = float(np.sum(per_m * 10.0 ** (-2.0 * loss / 10.0)) * step_m)
+    for e in events:
+        if e.reflectance_db is not None:
+            before = alpha * e.distance_m + sum(x.loss_db for x in events if x.distance_m < e.distance_m)
+            total += 10.0 ** (e.reflectance_db / 10.0) * 10.0 ** (-2.0 * before / 10.0)
+    return -10.0 * math.log10(total)

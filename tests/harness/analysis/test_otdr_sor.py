@@ -158,3 +158,22 @@ def test_share_found_over_all_files():
         print(f"{name:38s} {found:3d}/{due:<3d}     {found / due:5.0%}")
     print(f"{'all':38s} {total[0]:3d}/{total[1]:<3d}     {total[0] / total[1]:5.0%}")
     assert total[0] / total[1] >= 0.9
+
+
+@pytest.mark.parametrize("name", ALL_FILES)
+def test_only_a_clipped_spike_is_saturated(name):
+    """The Noyes OFL280's end is clipped (48 samples of one code, 3.2 pulse lengths): saturated,
+    ORL refused with the reason. No other spike of the real files is (M200's are flat-topped
+    within 0.01 dB for 6 m, under a pulse length, and unclipped), and their ORL is given."""
+    from harness.cli_files import analyse_sor
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = analyse_sor(sor.read_sor(DATA / name))
+    clipped = [(round(e.distance_m), e.type) for e in result.events if e.saturated]
+    if name == "example1-noyes-ofl280.sor":
+        assert [t for _, t in clipped] == ["end"]
+        assert result.orl_db is None and "saturates" in result.orl_note
+    else:
+        assert clipped == []
+        assert result.orl_db is not None and 15.0 < result.orl_db < 45.0, result.orl_note

@@ -3,9 +3,11 @@ cluster of 2 single-threaded worker processes), and the ``harness`` command line
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -30,11 +32,27 @@ def harness(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="session")
-def archive(tmp_path_factory) -> Path:
-    """ROOT of the shared synthetic archive (tests must not change it: copy what they alter)."""
-    root = tmp_path_factory.mktemp("archive") / "root"
-    truth = synthesize(root, RUNS, YEARS, seed=7, workers=2, progress=False)
-    assert truth["failed"] == []
+def archive(tmp_path_factory, worker_id) -> Path:
+    """ROOT of the shared synthetic archive (tests must not change it: copy what they alter).
+
+    Written once per test session: under pytest-xdist the first worker to need it writes it in
+    the session's common temporary folder while the others wait on a lock, then all read it
+    (the archive files go to different workers; each writing its own cost ~45 s apiece)."""
+    if worker_id == "master":
+        base = tmp_path_factory.mktemp("archive")
+    else:
+        base = tmp_path_factory.getbasetemp().parent / "shared-archive"  # this session's only
+        base.mkdir(exist_ok=True)
+    root, done = base / "root", base / "written"
+    with open(base / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not done.exists():
+                truth = synthesize(root, RUNS, YEARS, seed=7, workers=2, progress=False)
+                assert truth["failed"] == []
+                done.touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     return root
 
 
@@ -69,10 +87,12 @@ def dask_pair():
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     scheduler = subprocess.Popen([str(bindir / "dask"), "scheduler", "--host", "127.0.0.1",
                                   "--port", str(port), "--no-dashboard"], cwd=REPO, env=env,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 start_new_session=True)
     worker = subprocess.Popen([str(bindir / "dask"), "worker", address, "--nworkers", "1",
                                "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
-                              cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
     try:
         from distributed import Client
 
@@ -88,11 +108,11 @@ def dask_pair():
                 time.sleep(0.5)
         yield address
     finally:
-        for proc in (worker, scheduler):
-            proc.terminate()
+        # the test is over: no graceful close (a nanny's takes ~8 s); each process group
+        # (the nanny and the worker process it started) is killed outright
         for proc in (worker, scheduler):
             try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
