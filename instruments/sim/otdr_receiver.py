@@ -25,7 +25,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import lfilter
 
 C_M_PER_S = 299_792_458.0
 
@@ -60,11 +59,28 @@ def ns_to_m(ns: float, group_index: float) -> float:
 
 def _low_pass(x: np.ndarray, tau_m: float, resolution_m: float) -> np.ndarray:
     """First-order low-pass of time constant ``tau_m`` (m) on samples ``resolution_m`` apart,
-    unit gain at DC, at rest before the first sample (no light before the front panel)."""
+    unit gain at DC, at rest before the first sample (no light before the front panel):
+    ``y[n] = a·y[n-1] + (1-a)·x[n]``, ``a = exp(-resolution_m / tau_m)``.
+
+    Exact, in NumPy: within a block of B samples ``y[j] = a^(j+1)·y0 + (1-a)·a^j·Σ x[k]·a^-k``,
+    B small enough that ``a^-B`` stays below 1e100 (the same result as ``scipy.signal.lfilter``
+    to rounding, checked in the tests, without importing scipy.signal: 0.6 s at every simulator
+    start)."""
     a = math.exp(-resolution_m / tau_m) if tau_m > 0 else 0.0
     if a < 1e-6:
         return x
-    return lfilter([1.0 - a], [1.0, -a], x)
+    x = np.asarray(x, dtype=np.float64)
+    block = max(1, min(len(x), int(100.0 * math.log(10.0) / -math.log(a))))
+    powers = a ** np.arange(block, dtype=np.float64)  # a^j
+    inverse = 1.0 / powers  # a^-j
+    y = np.empty_like(x)
+    last = 0.0
+    for start in range(0, len(x), block):
+        seg = x[start:start + block]
+        m = len(seg)
+        y[start:start + m] = (a * last + (1.0 - a) * np.cumsum(seg * inverse[:m])) * powers[:m]
+        last = float(y[start + m - 1])
+    return y
 
 
 def respond(x: np.ndarray, rx: Receiver, resolution_m: float, group_index: float) -> np.ndarray:
