@@ -1,14 +1,11 @@
 """A synthetic archive shared by the archive tests (written once per session on a local Dask
-cluster of 2 single-threaded worker processes), and the ``harness`` command line."""
+cluster of 2 single-threaded worker processes), and an external Dask scheduler/worker pair."""
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,29 +13,18 @@ from pathlib import Path
 
 import pytest
 
+from archivetools import REPO, RUNS, YEARS, free_port
 from harness.archive.synth import synthesize
-
-REPO = Path(__file__).resolve().parents[3]
-RUNS, YEARS = 24, 6.0
-"""Campaigns in the shared archive: 4 a year over 6 years. Each run is judged by the real plan
-(~3-9 s of one core on this shared 2-core machine), so the default suite keeps to this; the
-stress test (``pytest -m stress``) writes a few hundred."""
-
-
-def harness(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    """``harness ARGS`` as a child process, output captured as text."""
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="session")
-def archive(tmp_path_factory, worker_id) -> Path:
+def archive(tmp_path_factory) -> Path:
     """ROOT of the shared synthetic archive (tests must not change it: copy what they alter).
 
     Written once per test session: under pytest-xdist the first worker to need it writes it in
     the session's common temporary folder while the others wait on a lock, then all read it
     (the archive files go to different workers; each writing its own cost ~45 s apiece)."""
-    if worker_id == "master":
+    if not os.environ.get("PYTEST_XDIST_WORKER"):  # one process (-n0, -p no:xdist)
         base = tmp_path_factory.mktemp("archive")
     else:
         base = tmp_path_factory.getbasetemp().parent / "shared-archive"  # this session's only
@@ -54,27 +40,6 @@ def archive(tmp_path_factory, worker_id) -> Path:
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return root
-
-
-def truth_of(root: Path) -> dict:
-    return json.loads((root / "truth.json").read_text())
-
-
-def file_hashes(root: Path) -> dict[str, str]:
-    """SHA-256 of every file under ``root`` outside ``.archive``."""
-    out = {}
-    for here, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d != ".archive"]
-        for name in files:
-            path = Path(here) / name
-            out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return out
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import file_hashes, harness
+from archivetools import file_hashes, harness
 
 RUNS = 300
 

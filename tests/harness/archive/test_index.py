@@ -8,7 +8,7 @@ import shutil
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import RUNS, harness, truth_of
+from archivetools import RUNS, harness, truth_of
 from harness.archive.index import load_measurements, load_runs, update_index
 
 

@@ -7,7 +7,7 @@ import shutil
 
 import yaml
 
-from conftest import REPO, file_hashes, harness, truth_of
+from archivetools import REPO, file_hashes, harness, truth_of
 from harness.archive.rejudge import rejudge, result_dir
 from harness.manifest import write_manifest
 

@@ -7,7 +7,7 @@ import json
 import h5py
 import pytest
 
-from conftest import RUNS, YEARS, harness, truth_of
+from archivetools import RUNS, YEARS, harness, truth_of
 from harness.manifest import verify_manifest
 
 

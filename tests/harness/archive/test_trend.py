@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import harness, truth_of
+from archivetools import harness, truth_of
 from harness.archive.index import update_index
 
 
