@@ -128,7 +128,7 @@ def reach_and_end(c: Ctx, start: int) -> tuple[int, int, tuple[int, float] | Non
     return max(reach, start), max(fit_stop, start), None
 
 
-def _find_end(c: Ctx, start: int, edge: int, run_lo: int | None = None) -> tuple[int, float] | None:
+def _find_end(c: Ctx, start: int, edge: int, run_lo: int) -> tuple[int, float] | None:
     """The fibre's end after the last backscatter-like block (ending at ``edge``), if it has
     one: the first drop of ``END_STEP_DB`` below the backscatter line that stays down (no
     backscatter after it; a receiver's recovery tail is no backscatter), placed where the
@@ -142,8 +142,8 @@ def _find_end(c: Ctx, start: int, edge: int, run_lo: int | None = None) -> tuple
     the receive cable's first samples and the drop searched after them."""
     n, p, q = len(c.y), c.p, max(2, c.p // 8)
     s0 = max(start + c.wmin, edge - c.noise.block)
-    lo = max(start, s0 - c.w, start if run_lo is None else run_lo)
-    if s0 - lo < max(c.wmin, 16) and run_lo is not None and run_lo > start:
+    lo = max(start, s0 - c.w, run_lo)
+    if s0 - lo < max(c.wmin, 16) and run_lo > start:
         s0 = min(lo + max(c.wmin, 16, p), edge - 1)
     if s0 - lo < 3 or s0 >= n - q - 1:
         return None
