@@ -16,6 +16,7 @@ error message, with or without an observer.
 
 from __future__ import annotations
 
+import math
 import os
 import select
 import socket
@@ -213,11 +214,32 @@ class ScpiSession:
         else:
             self._lib.write(self._vi, line.encode("ascii") + b"\n")
 
-    def _read_line(self) -> bytes:
+    def _read(self, count: int) -> bytes:
+        """One VISA read of up to ``count`` bytes that waits the whole timeout on the monotonic
+        clock. pyvisa-py times its reads on the wall clock (``time.time()``), so a clock step or
+        sync during a read would end it early and the driver would report "no answer within
+        0.5 s" after less than 0.5 s; the rest of the wait is read again."""
         lib, session = self._lib, self._vi
-        data, _ = lib.read(session, LINE_READ)
+        deadline = time.monotonic() + self.timeout_s
+        shortened = False
+        try:
+            while True:
+                try:
+                    data, _ = lib.read(session, count)
+                    return data
+                except pyvisa.errors.VisaIOError as exc:
+                    left_ms = math.ceil((deadline - time.monotonic()) * 1000)
+                    if exc.error_code != constants.StatusCode.error_timeout or left_ms < 1:
+                        raise
+                self._inst.timeout, shortened = left_ms, True
+        finally:
+            if shortened:
+                self._inst.timeout = int(self.timeout_s * 1000)
+
+    def _read_line(self) -> bytes:
+        data = self._read(LINE_READ)
         while not data.endswith(b"\n"):
-            more, _ = lib.read(session, LINE_READ)
+            more = self._read(LINE_READ)
             if not more:
                 raise ProtocolError("reply ended without a line terminator")
             data += more
@@ -325,10 +347,9 @@ class ScpiSession:
         if self._lib is None:
             data = self._inst.read_bytes(count, chunk_size=count)
         else:
-            lib, session = self._lib, self._vi
-            data, _ = lib.read(session, count)
+            data = self._read(count)
             while 0 < len(data) < count:  # pyvisa-py returns short only at its timeout
-                more, _ = lib.read(session, count - len(data))
+                more = self._read(count - len(data))
                 data = (data if isinstance(data, bytearray) else bytearray(data)) + more
         if len(data) != count:
             raise ProtocolError(f"wanted {count} bytes, got {len(data)}")
