@@ -18,7 +18,8 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/harness run --results results
 
-# one pytest-xdist worker per core; a test file stays on one worker (its module-scoped
+# two pytest-xdist workers per core (tests/conftest.py: most of the suite waits on child
+# processes and simulated instruments); a test file stays on one worker (its module-scoped
 # campaign runs once), files in collection order (campaign tests first: tests/conftest.py).
 # Not in pyproject's addopts: `harness run` starts its own pytest on the acceptance plan,
 # which reads the same pyproject and must stay one process.

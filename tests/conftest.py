@@ -16,6 +16,19 @@ SOR_DATA = REPO / "tests" / "data" / "sor"
 """Real instruments' .sor files, kept in the repository with their origin and licence (README.md)."""
 
 
+WORKERS_PER_CORE = 2
+"""``pytest -n auto`` (``make test``) starts this many xdist workers per core: most of a
+campaign test's time is spent waiting (on a child ``harness`` process, a simulated instrument's
+averaging or timeout, a Dask cluster), so one worker per core leaves the cores a third idle
+(2 cores: 320-363 s with 2 workers, 244 s with 4)."""
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """What ``-n auto`` means for this suite: :data:`WORKERS_PER_CORE` per usable core."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return WORKERS_PER_CORE * (cores or 1)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked ``campaign`` (whole simulated campaigns, the slowest) run first, so that
     under pytest-xdist no worker starts a long one while the other has nothing left to do."""

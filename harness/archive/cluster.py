@@ -5,6 +5,7 @@ and a progress bar over tasks that each handle one run folder (bounded memory pe
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
     from distributed import Client, LocalCluster
 
     if scheduler:
+        check_scheduler(scheduler)
         try:
             client = Client(scheduler, timeout="20s")
         except (OSError, TimeoutError) as exc:
@@ -36,6 +38,28 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
     with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                       dashboard_address=":0", silence_logs=40) as cluster, Client(cluster) as client:
         yield client
+
+
+def check_scheduler(scheduler: str, timeout_s: float = 5.0) -> None:
+    """Raise :class:`HarnessError` (one line) at once when a ``tcp://HOST:PORT`` scheduler
+    refuses the connection or cannot be reached within ``timeout_s`` (s): ``distributed.Client``
+    would retry a refused port for its whole 20 s timeout. Called before any other work (an
+    archive index) too. Other schemes (``tls://``...) are left to the client."""
+    scheme, sep, rest = scheduler.partition("://")
+    if not sep or scheme != "tcp":
+        return
+    host, colon, port = rest.rstrip("/").rpartition(":")
+    if not colon or not port.isdigit():
+        raise HarnessError(f"{scheduler}: not a Dask scheduler address (tcp://HOST:PORT)")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except ConnectionRefusedError:
+        raise HarnessError(f"{scheduler}: cannot reach the Dask scheduler: connection refused "
+                           "(no scheduler listens there)") from None
+    except OSError as exc:
+        why = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise HarnessError(f"{scheduler}: cannot reach the Dask scheduler: {why}") from None
 
 
 def run_tasks(client: Any, fn: Callable[..., Any], items: Iterable[tuple], label: str,

@@ -62,8 +62,10 @@ def rejudge(root: Path, limits: Path | None = None, workers: int | None = None,
             scheduler: str | None = None, progress: bool = True) -> dict[str, Any]:
     """Re-judge every indexed run not yet judged with this analysis version and ``limits``;
     returns ``{"judged", "skipped", "failed": [{run_dir, reason}], "changed": [...]}``."""
-    from harness.archive.cluster import dask_client, run_tasks
+    from harness.archive.cluster import check_scheduler, dask_client, run_tasks
 
+    if scheduler:
+        check_scheduler(scheduler)
     root = Path(root)
     limits = Path(limits) if limits else LIMITS
     if not limits.is_file():

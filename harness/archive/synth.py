@@ -140,13 +140,15 @@ def synthesize(root: Path, runs: int, years: float, seed: int = 1,
                scheduler: str | None = None, progress: bool = True) -> dict[str, Any]:
     """Write ``runs`` campaigns evenly spread over ``years`` into ``root`` (created; must not
     hold run folders already) on Dask; returns the ground truth (also ``root/truth.json``)."""
-    from harness.archive.cluster import dask_client, run_tasks
+    from harness.archive.cluster import check_scheduler, dask_client, run_tasks
 
     if runs < 2 or not 0 < years <= 50:
         raise HarnessError("synth: --runs must be 2 or more and --years in (0, 50]")
     root = Path(root)
     if root.exists() and any(p.name != ".archive" for p in root.iterdir()):
         raise HarnessError(f"{root}: not empty; synth writes a new archive")
+    if scheduler:
+        check_scheduler(scheduler)  # before a folder is made
     work = root / ".archive" / "synth"
     work.mkdir(parents=True, exist_ok=True)
     station = _station_file(work, list(fibres))
