@@ -35,6 +35,12 @@ def silent_listener(greeting: bytes = b"", reply_first: bytes = b"") -> Iterator
     held: list[socket.socket] = []
 
     def serve_one(conn: socket.socket) -> None:
+        try:
+            serve(conn)
+        except OSError:  # closed under us when the listener stops (before this thread ran)
+            return
+
+    def serve(conn: socket.socket) -> None:
         conn.settimeout(0.2)
         answered = False
         if greeting:
@@ -44,8 +50,6 @@ def silent_listener(greeting: bytes = b"", reply_first: bytes = b"") -> Iterator
                 data = conn.recv(4096)
             except socket.timeout:
                 continue
-            except OSError:
-                return
             if not data:
                 return
             if reply_first and not answered and b"\n" in data:
