@@ -14,15 +14,18 @@ from pathlib import Path
 from harness import __version__
 from harness.cli_archive import add_archive_commands
 from harness.cli_files import add_file_commands
+from harness.defaults import DEFAULT_LIMITS, DEFAULT_PLAN, DEFAULT_RESULTS, DEFAULT_STATION
 from harness.errors import HarnessError, RunInterrupted
-from harness.preflight import PreflightFailed
-from harness.runner import (DEFAULT_LIMITS, DEFAULT_PLAN, DEFAULT_RESULTS, DEFAULT_STATION,
-                            finish_run, replay_run, run_plan)
 from instruments.errors import InstrumentError
-from instruments.sim.span import DEFAULT_SPAN, SpanFileError
+from instruments.sim.span_file import DEFAULT_SPAN, SpanFileError
+
+# Each command imports what it needs (pytest, h5py, pyvisa, NumPy...) when it runs, so that
+# `harness --help` and the file commands start in a fraction of the time a run needs.
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from harness.runner import run_plan
+
     if args.no_progress:  # the plugin's option, passed the way pytest reads extra options
         extra = os.environ.get("PYTEST_ADDOPTS", "")
         os.environ["PYTEST_ADDOPTS"] = f"{extra} --progress=off".strip()
@@ -51,6 +54,8 @@ def _cmd_sim(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
+    from harness.runner import replay_run
+
     new_dir, code, diffs = replay_run(Path(args.run_dir), args.limits, args.results, args.plan,
                                       trust=args.trust)
     if diffs:
@@ -71,6 +76,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from harness.runner import finish_run
     from harness.signing import read_signatures
 
     run_dir = Path(args.run_dir)
@@ -282,6 +288,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _preflight_lines(exc: Exception) -> list[str]:
+    """The per-instrument lines of a failed preflight (none for any other error)."""
+    if not isinstance(exc, HarnessError):
+        return []
+    from harness.preflight import PreflightFailed
+
+    return exc.lines() if isinstance(exc, PreflightFailed) else []
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -289,12 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     except RunInterrupted as exc:
         print(f"harness: {exc}", file=sys.stderr)
         return 130
-    except PreflightFailed as exc:  # one line per instrument not ready, then the verdict
-        for line in exc.lines():
-            print(f"harness: {line}", file=sys.stderr)
-        print(f"harness: error: {exc}", file=sys.stderr)
-        return 2
     except (HarnessError, InstrumentError, SpanFileError) as exc:
+        for line in _preflight_lines(exc):  # one line per instrument not ready, then the verdict
+            print(f"harness: {line}", file=sys.stderr)
         print(f"harness: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.archive.judge import LIMITS
+from harness.defaults import LIMITS
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

@@ -24,10 +24,9 @@ from harness.simproc import SimulatorHandover, SimulatorProcess, start_for
 from harness.store import RunStore
 from harness.summary import print_summary, write_summary
 
-DEFAULT_STATION = Path("test_plans/stations/sim.yaml")
-DEFAULT_LIMITS = Path("test_plans/limits.yaml")
-DEFAULT_PLAN = Path("test_plans/acceptance")
-DEFAULT_RESULTS = Path("results")
+from harness.defaults import DEFAULT_LIMITS, DEFAULT_PLAN, DEFAULT_RESULTS, DEFAULT_STATION
+
+__all__ = ["DEFAULT_LIMITS", "DEFAULT_PLAN", "DEFAULT_RESULTS", "DEFAULT_STATION"]  # and more
 
 
 def new_run_id(suffix: str = "") -> str:

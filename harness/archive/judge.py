@@ -21,9 +21,7 @@ import pytest
 from harness.errors import StoreError
 from harness.runner import pytest_args
 
-REPO = Path(__file__).resolve().parents[2]
-PLAN = REPO / "test_plans" / "acceptance"
-LIMITS = REPO / "test_plans" / "limits.yaml"
+from harness.defaults import LIMITS, PLAN, REPO  # noqa: F401 (names of this module too)
 _ONE_AT_A_TIME = threading.Lock()
 
 

@@ -16,13 +16,10 @@ from typing import Any
 import numpy as np
 
 from instruments.safe_yaml import load_yaml_file
+from instruments.sim.span_file import DEFAULT_SPAN, SpanFileError
 
-DEFAULT_SPAN = Path(__file__).with_name("spans") / "aktau_sumgait.yaml"
+__all__ = ["DEFAULT_SPAN", "SpanFileError"]  # (and the rest; these two live in span_file)
 FAULT_TYPES = ("break", "splice", "bend", "connector", "channel", "laser")
-
-
-class SpanFileError(ValueError):
-    """A span file (or a fault given on the command line) is wrong; the message names the field."""
 
 
 @dataclass(frozen=True)
