@@ -23,8 +23,11 @@ demo: $(STAMP)
 # campaign runs once), files in collection order (campaign tests first: tests/conftest.py).
 # Not in pyproject's addopts: `harness run` starts its own pytest on the acceptance plan,
 # which reads the same pyproject and must stay one process.
+# The suite starts some 300 Python processes (harness runs, simulators, Dask workers): with
+# PYTHONDONTWRITEBYTECODE set (as some containers do) each would compile the project's modules
+# again and pytest would rewrite the plan's assertions again, ~5% of the suite's CPU.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 # benchmarks get their own venv (pyotdr's wheel installs a top-level "tests" package too; the
 # project's tests/ has no __init__.py and never imports "tests", so .venv holds it as well)
