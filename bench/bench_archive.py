@@ -27,7 +27,7 @@ import h5py  # noqa: E402
 
 from harness.archive.cluster import dask_client, run_tasks  # noqa: E402
 from harness.archive.index import archive_dir, find_runs, load_runs, update_index  # noqa: E402
-from harness.archive.judge import LIMITS  # noqa: E402
+from harness.defaults import LIMITS  # noqa: E402
 from harness.archive.rejudge import rejudge_run, result_dir  # noqa: E402
 from harness.archive.synth import synthesize  # noqa: E402
 

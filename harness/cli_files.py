@@ -62,7 +62,7 @@ def cmd_sor_export(args: argparse.Namespace) -> int:
 
 
 def cmd_sor_import(args: argparse.Namespace) -> int:
-    from harness.runner import DEFAULT_RESULTS
+    from harness.defaults import DEFAULT_RESULTS
     from harness.sor.runs import import_sor
 
     run_dir, warned = import_sor([Path(f) for f in args.files],

@@ -26,8 +26,6 @@ from harness.summary import print_summary, write_summary
 
 from harness.defaults import DEFAULT_LIMITS, DEFAULT_PLAN, DEFAULT_RESULTS, DEFAULT_STATION
 
-__all__ = ["DEFAULT_LIMITS", "DEFAULT_PLAN", "DEFAULT_RESULTS", "DEFAULT_STATION"]  # and more
-
 
 def new_run_id(suffix: str = "") -> str:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())

@@ -20,7 +20,7 @@ WORKERS_PER_CORE = 2
 """``pytest -n auto`` (``make test``) starts this many xdist workers per core: most of a
 campaign test's time is spent waiting (on a child ``harness`` process, a simulated instrument's
 averaging or timeout, a Dask cluster), so one worker per core leaves the cores a third idle
-(2 cores: 320-363 s with 2 workers, 244 s with 4)."""
+(2 cores: 316-376 s with 2 workers, 223-263 s with 4)."""
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:

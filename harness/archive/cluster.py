@@ -21,8 +21,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
     plan's judge runs pytest, which is not thread-safe). Closed on exit."""
     from distributed import Client, LocalCluster
 
-    if scheduler:
-        check_scheduler(scheduler)
+    if scheduler:  # callers run check_scheduler first, before any other work
         try:
             client = Client(scheduler, timeout="20s")
         except (OSError, TimeoutError) as exc:

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.defaults import PLAN
 from harness.errors import StoreError
 from harness.runner import pytest_args
 
-from harness.defaults import LIMITS, PLAN, REPO  # noqa: F401 (names of this module too)
 _ONE_AT_A_TIME = threading.Lock()
 
 

@@ -22,8 +22,9 @@ import pyarrow as pa
 
 from harness.archive.index import (REJUDGED, ROW_SCHEMA, archive_dir, check_rows, load_runs,
                                    update_index, write_table, _time)
-from harness.archive.judge import LIMITS, judge, scratch_dir
+from harness.archive.judge import judge, scratch_dir
 from harness.archive.version import analysis_version
+from harness.defaults import LIMITS
 from harness.errors import HarnessError
 from harness.store import RunStore
 

@@ -34,7 +34,8 @@ import yaml
 
 from harness import __version__
 from harness.archive.version import analysis_version
-from harness.archive.judge import LIMITS, PLAN, judge, scratch_dir
+from harness.archive.judge import judge, scratch_dir
+from harness.defaults import LIMITS, PLAN
 from harness.config import load_limits_file, load_station_file, self_contained_station_yaml
 from harness.errors import HarnessError
 from harness.manifest import write_manifest
